@@ -1,0 +1,1 @@
+"""rasa-sdk custom actions. Each reply action sets the triage contract slots."""

@@ -1,0 +1,105 @@
+"""Answers from the position paper, and follow-ups ("tell me more", "og hvad med børn?")."""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+
+from actions.base import AssistantAction, Message, Reply, standard_buttons
+from bot import content, replies
+from bot.content import Statement
+
+
+def render(statements: Sequence[Statement], language: str, lead_key: str) -> str:
+    """The paper's statements under a lead line; English is marked as a translation."""
+    texts = replies.default()
+    parts = [texts.text(lead_key, language), " ".join(s.text[language] for s in statements)]
+    if texts.has("translation_note", language):
+        parts.append(texts.text("translation_note", language))
+    return "\n".join(parts)
+
+
+def seen_statements(tracker: Tracker) -> List[str]:
+    return list(tracker.get_slot("seen_statements") or [])
+
+
+def answered(
+    tracker: Tracker, statements: Sequence[Statement], language: str, lead_key: str
+) -> Reply:
+    """An answered turn: the statements, quick replies, and memory for follow-ups."""
+    topic = statements[0].topic
+    seen = seen_statements(tracker) + [s.id for s in statements if s.id not in seen_statements(tracker)]
+    return Reply(
+        triage="answered",
+        topic=topic,
+        messages=[Message(render(statements, language, lead_key), standard_buttons(language))],
+        events=[SlotSet("last_topic", topic), SlotSet("seen_statements", seen)],
+    )
+
+
+class ActionAnswerTopic(AssistantAction):
+    """Answers an ask_<topic> intent with the topic's lead statements."""
+
+    action_name = "action_answer_topic"
+
+    def reply(self, tracker: Tracker, language: str) -> Reply:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        topic = content.topic_for_intent(intent)
+        if topic is None:  # only reachable through a misconfigured rule
+            return ActionFollowUp().reply(tracker, language)
+        return answered(tracker, content.default().topic(topic).lead, language, "answer_lead")
+
+
+class ActionFollowUp(AssistantAction):
+    """Continues the last topic, or answers an aspect ("og hvad med børn?") from the paper."""
+
+    action_name = "action_follow_up"
+
+    def reply(self, tracker: Tracker, language: str) -> Reply:
+        paper = content.default()
+        texts = replies.default()
+        last_topic: Optional[str] = tracker.get_slot("last_topic")
+        seen = seen_statements(tracker)
+        aspects = paper.aspects_in(tracker.latest_message.get("text") or "")
+
+        if aspects:
+            found = [s for a in aspects for s in paper.statements_with_aspect(a, last_topic)]
+            unseen = [s for s in found if s.id not in seen]
+            chosen = (unseen or found)[:2]
+            if chosen:
+                same_topic = [s for s in chosen if s.topic == chosen[0].topic]
+                return answered(tracker, same_topic, language, "follow_up_lead")
+            return self._nothing_more(last_topic, language, "aspect_not_in_paper")
+
+        if last_topic:
+            unseen = paper.unseen(last_topic, seen)
+            if unseen:
+                return answered(tracker, unseen[:2], language, "follow_up_lead")
+            return self._nothing_more(last_topic, language, None)
+
+        return Reply(
+            triage="smalltalk",
+            messages=[Message(texts.text("follow_up_no_topic", language))],
+        )
+
+    @staticmethod
+    def _nothing_more(last_topic: Optional[str], language: str, lead_key: Optional[str]) -> Reply:
+        """Says the paper has nothing more, and which related topics it does cover."""
+        paper = content.default()
+        texts = replies.default()
+        related = paper.topic(last_topic).related if last_topic else ()
+        titles = ", ".join(paper.topic(t).title[language] for t in related) or ", ".join(
+            paper.topic(t).title[language] for t in content.TOPIC_IDS[:4]
+        )
+        lines = [texts.text(lead_key, language)] if lead_key else []
+        lines.append(texts.text("follow_up_related", language, topics=titles))
+        buttons = [
+            {"title": paper.topic(t).title[language], "payload": f"/{content.TOPIC_INTENT_PREFIX}{t}"}
+            for t in related
+        ]
+        if last_topic:
+            return Reply(
+                triage="answered", topic=last_topic, messages=[Message(" ".join(lines), buttons)]
+            )
+        return Reply(triage="smalltalk", messages=[Message(" ".join(lines), buttons)])

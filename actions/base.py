@@ -1,0 +1,105 @@
+"""The frame every reply shares: language, the first-turn introduction, and triage.
+
+After every user message the tracker holds `language`, `triage` and `topic`
+(the helpline and the evaluation read them). Each reply action says what it
+answers through a `Reply`; this base class utters it and sets those slots, so no
+action can forget them.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import replies as replies_module
+from bot.language import DEFAULT_LANGUAGE, normalise
+
+logger = logging.getLogger(__name__)
+
+TRIAGE_VALUES = ("answered", "settings_refused", "emergency", "handoff", "out_of_scope", "smalltalk")
+
+
+@dataclass
+class Message:
+    text: str
+    buttons: List[Dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Reply:
+    """What an action says and how the turn is triaged."""
+
+    triage: str
+    messages: List[Message]
+    topic: Optional[str] = None
+    events: List[EventType] = field(default_factory=list)
+    # An introduction would delay what matters (an emergency reply, or the intro itself).
+    skip_intro: bool = False
+
+    def __post_init__(self) -> None:
+        if self.triage not in TRIAGE_VALUES:
+            raise ValueError(f"unknown triage {self.triage!r}")
+        if self.topic is not None and self.triage != "answered":
+            raise ValueError("a topic belongs only to an answered turn")
+
+
+def reply_language(tracker: Tracker) -> str:
+    """The language slot set for this message by action_detect_language."""
+    return normalise(tracker.get_slot("language")) or DEFAULT_LANGUAGE
+
+
+def is_first_reply(tracker: Tracker) -> bool:
+    """True when the bot has not yet spoken in this session."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return False
+        if event.get("event") == "session_started":
+            return True
+    return True
+
+
+def button(key: str, payload: str, language: str) -> Dict[str, str]:
+    return {"title": replies_module.default().text(f"buttons.{key}", language), "payload": payload}
+
+
+def standard_buttons(language: str, follow_up: bool = True) -> List[Dict[str, str]]:
+    """Quick replies for "tell me more" and "talk to a person"."""
+    found = [button("ask_human", "/ask_human", language)]
+    if follow_up:
+        found.insert(0, button("follow_up", "/follow_up", language))
+    return found
+
+
+class AssistantAction(Action):
+    """Base class: subclasses build a Reply; this utters it and sets the contract slots."""
+
+    action_name: Text = ""
+
+    def name(self) -> Text:
+        return self.action_name
+
+    def reply(self, tracker: Tracker, language: str) -> Reply:
+        raise NotImplementedError
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        language = reply_language(tracker)
+        reply = self.reply(tracker, language)
+        messages: Sequence[Message] = reply.messages
+        if not reply.skip_intro and is_first_reply(tracker):
+            intro = Message(replies_module.default().text("intro", language))
+            messages = [intro, *messages]
+        for message in messages:
+            dispatcher.utter_message(text=message.text, buttons=message.buttons or None)
+        logger.info("%s: triage=%s topic=%s language=%s", self.name(), reply.triage, reply.topic, language)
+        return [
+            SlotSet("language", language),
+            SlotSet("triage", reply.triage),
+            SlotSet("topic", reply.topic),
+            *reply.events,
+        ]

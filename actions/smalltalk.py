@@ -1,0 +1,22 @@
+"""Greetings, thanks, yes/no, "are you a bot?" and language switches."""
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+
+from actions.base import AssistantAction, Message, Reply, is_first_reply
+from bot import replies
+
+
+class ActionSmalltalk(AssistantAction):
+    """Answers the small-talk intents from replies.yml's `smalltalk` section."""
+
+    action_name = "action_smalltalk"
+
+    def reply(self, tracker: Tracker, language: str) -> Reply:
+        texts = replies.default()
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or "greet"
+        key = f"smalltalk.{intent}" if texts.has(f"smalltalk.{intent}", language) else "smalltalk.greet"
+        if key == "smalltalk.greet" and is_first_reply(tracker):
+            # The introduction is the greeting.
+            return Reply(triage="smalltalk", messages=[Message(texts.text("intro", language))], skip_intro=True)
+        return Reply(triage="smalltalk", messages=[Message(texts.text(key, language))])

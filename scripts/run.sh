@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Starts the action server and the Rasa server (REST channel + HTTP API) on loopback,
+# and stops both cleanly on Ctrl-C or SIGTERM.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+MODEL=${MODEL:-models/assistant.tar.gz}
+RASA_PORT=${RASA_PORT:-5005}
+ACTION_PORT=${ACTION_PORT:-5055}
+export SANIC_HOST=${ACTION_HOST:-127.0.0.1}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "Stopping the assistant..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "Stopped."
+}
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap stop EXIT
+
+"$VENV/bin/rasa" run actions --actions actions --port "$ACTION_PORT" &
+pids+=($!)
+"$VENV/bin/rasa" run --enable-api --interface 127.0.0.1 --port "$RASA_PORT" \
+  --model "$MODEL" --credentials credentials.yml --endpoints endpoints.yml &
+pids+=($!)
+
+echo "Waiting for the assistant to come up on http://127.0.0.1:$RASA_PORT ..."
+for _ in $(seq 1 180); do
+  if "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$RASA_PORT/status', timeout=1)" 2>/dev/null \
+     || curl -sf "http://127.0.0.1:$RASA_PORT/" >/dev/null 2>&1; then
+    break
+  fi
+  sleep 1
+done
+cat <<MSG
+
+The assistant is running.
+  Chat in this terminal:  $VENV/bin/python -m bot chat        (in another terminal)
+  REST channel:           curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook \\
+                            -H 'Content-Type: application/json' -d '{"sender": "me", "message": "hej"}'
+  Tracker (slots):        http://127.0.0.1:$RASA_PORT/conversations/me/tracker
+Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}"

@@ -1,0 +1,51 @@
+"""Shared test helpers: rasa-sdk trackers and the data files tests read."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import yaml
+from rasa_sdk import Tracker
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+
+
+def load_yaml(path: Path) -> Any:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def tracker(
+    text: str = "",
+    intent: Optional[str] = None,
+    slots: Optional[Dict[str, Any]] = None,
+    events: Optional[List[Dict[str, Any]]] = None,
+    metadata: Optional[Dict[str, Any]] = None,
+) -> Tracker:
+    """A rasa-sdk tracker whose latest user message is `text` classified as `intent`."""
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 1.0} if intent else {},
+        "entities": [],
+        "metadata": metadata or {},
+    }
+    return Tracker(
+        sender_id="test-user",
+        slots=dict(slots or {}),
+        latest_message=latest,
+        events=list(events or []) + [{"event": "user", "text": text, "parse_data": latest}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def earlier_bot_turn() -> List[Dict[str, Any]]:
+    """Events of a session in which the bot has already spoken."""
+    return [
+        {"event": "session_started"},
+        {"event": "user", "text": "hej"},
+        {"event": "bot", "text": "Hej"},
+    ]
