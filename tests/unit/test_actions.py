@@ -1,0 +1,151 @@
+"""Custom actions over tracker fixtures: the events they return and the texts they say."""
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answer import ActionAnswerTopic, ActionFollowUp
+from actions.language import ActionDetectLanguage
+from actions.referral import ActionHandoff, ActionOutOfScope
+from actions.smalltalk import ActionSmalltalk
+from bot import content, replies
+from tests.helpers import earlier_bot_turn, tracker
+
+PAPER = content.load()
+TEXTS = replies.load()
+
+
+async def run(action, track):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, track, {})
+    return events, [m["text"] for m in dispatcher.messages], dispatcher.messages
+
+
+def slots(events):
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+@pytest.mark.parametrize("topic", content.TOPIC_IDS)
+async def test_each_topic_is_answered_from_the_paper_in_both_languages(topic, language):
+    events, texts, _ = await run(
+        ActionAnswerTopic(), tracker("?", f"ask_{topic}", {"language": language}, earlier_bot_turn())
+    )
+    assert slots(events)["triage"] == "answered"
+    assert slots(events)["topic"] == topic
+    assert slots(events)["language"] == language
+    assert len(texts) == 1
+    for statement in PAPER.topic(topic).lead:
+        assert statement.text[language] in texts[0]
+    assert TEXTS.text("answer_lead", language) in texts[0]
+    assert ("(The association's text, translated from Danish.)" in texts[0]) == (language == "en")
+    assert slots(events)["seen_statements"] == [s.id for s in PAPER.topic(topic).lead]
+
+
+async def test_the_first_reply_introduces_the_assistant_with_no_advice_and_112():
+    events, texts, _ = await run(ActionAnswerTopic(), tracker("hvad er looping", "ask_what_is_looping", {"language": "da"}))
+    assert texts[0] == TEXTS.text("intro", "da")
+    assert "ingen råd om indstillinger" in texts[0] and "ring 112" in texts[0]
+    assert PAPER.topic("what_is_looping").lead[0].text["da"] in texts[1]
+
+
+async def test_later_replies_do_not_repeat_the_introduction():
+    _, texts, _ = await run(ActionAnswerTopic(), tracker("x", "ask_guideline", {"language": "en"}, earlier_bot_turn()))
+    assert all("chat assistant" not in t for t in texts)
+
+
+async def test_an_answer_offers_quick_replies_for_more_and_for_a_person():
+    _, _, messages = await run(ActionAnswerTopic(), tracker("x", "ask_guideline", {"language": "da"}, earlier_bot_turn()))
+    assert messages[-1]["buttons"] == [
+        {"title": "Fortæl mere", "payload": "/follow_up"},
+        {"title": "Tal med en person", "payload": "/ask_human"},
+    ]
+
+
+async def test_tell_me_more_gives_the_next_statements_of_the_last_topic():
+    seen = [s.id for s in PAPER.topic("what_is_looping").lead]
+    state = {"language": "en", "last_topic": "what_is_looping", "seen_statements": seen}
+    events, texts, _ = await run(ActionFollowUp(), tracker("tell me more", "follow_up", state, earlier_bot_turn()))
+    unseen = PAPER.unseen("what_is_looping", seen)
+    assert unseen[0].text["en"] in texts[0] and unseen[1].text["en"] in texts[0]
+    assert TEXTS.text("follow_up_lead", "en") in texts[0]
+    assert slots(events)["topic"] == "what_is_looping"
+    assert slots(events)["seen_statements"] == seen + [unseen[0].id, unseen[1].id]
+
+
+async def test_when_the_topic_is_exhausted_related_topics_are_offered():
+    state = {"language": "da", "last_topic": "experience", "seen_statements": ["background-2-2"]}
+    events, texts, messages = await run(ActionFollowUp(), tracker("hvorfor?", "follow_up", state, earlier_bot_turn()))
+    assert "Det er alt, budskabspapiret siger om det" in texts[0]
+    assert "Eget ansvar og risiko" in texts[0]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/ask_responsibility", "/ask_association_stance"]
+    assert slots(events)["triage"] == "answered" and slots(events)["topic"] == "experience"
+
+
+@pytest.mark.parametrize("text, language", [("og hvad med børn?", "da"), ("and what about kids?", "en")])
+async def test_a_follow_up_about_children_answers_what_the_paper_says_about_children(text, language):
+    state = {"language": language, "last_topic": "association_stance", "seen_statements": ["position-1"]}
+    events, texts, _ = await run(ActionFollowUp(), tracker(text, "follow_up", state, earlier_bot_turn()))
+    assert PAPER.statement("background-3-1").text[language] in texts[0]
+    assert slots(events)["topic"] == "denmark"
+    assert slots(events)["last_topic"] == "denmark"
+
+
+async def test_a_follow_up_with_nothing_to_follow_asks_what_to_tell_more_about():
+    events, texts, _ = await run(ActionFollowUp(), tracker("fortæl mere", "follow_up", {"language": "da"}, earlier_bot_turn()))
+    assert texts == [TEXTS.text("follow_up_no_topic", "da")]
+    assert slots(events)["triage"] == "smalltalk" and slots(events)["topic"] is None
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+async def test_out_of_scope_says_what_it_can_do_and_where_to_turn(language):
+    events, texts, messages = await run(
+        ActionOutOfScope(), tracker("hvad er vejret", "out_of_scope", {"language": language}, earlier_bot_turn())
+    )
+    assert slots(events)["triage"] == "out_of_scope" and slots(events)["topic"] is None
+    assert "112" in texts[0]
+    assert ("diabetesambulatorium" if language == "da" else "diabetes clinic") in texts[0]
+    assert messages[0]["buttons"] == [{"title": TEXTS.text("buttons.ask_human", language), "payload": "/ask_human"}]
+
+
+async def test_handoff_sets_triage_handoff():
+    events, texts, _ = await run(ActionHandoff(), tracker("menneske", "ask_human", {"language": "da"}, earlier_bot_turn()))
+    assert slots(events)["triage"] == "handoff"
+    assert texts == [TEXTS.text("handoff", "da")]
+
+
+@pytest.mark.parametrize(
+    "intent, language, expected",
+    [
+        ("thanks", "da", "Selv tak. Spørg endelig, hvis der er mere."),
+        ("goodbye", "en", "Goodbye, and thank you for the chat."),
+        ("bot_challenge", "en", "I am a chat assistant, not a human. You can always ask to talk to a person at Diabetesforeningen."),
+        ("switch_language", "en", "I will answer in English from now on."),
+    ],
+)
+async def test_smalltalk(intent, language, expected):
+    events, texts, _ = await run(ActionSmalltalk(), tracker("x", intent, {"language": language}, earlier_bot_turn()))
+    assert texts == [expected]
+    assert slots(events)["triage"] == "smalltalk" and slots(events)["topic"] is None
+
+
+async def test_a_first_greeting_is_answered_by_the_introduction_alone():
+    _, texts, _ = await run(ActionSmalltalk(), tracker("hello", "greet", {"language": "en"}))
+    assert texts == [TEXTS.text("intro", "en")]
+
+
+@pytest.mark.parametrize(
+    "text, previous, metadata, expected",
+    [
+        ("does the association support looping?", "da", {}, "en"),
+        ("ok", "en", {}, "en"),
+        ("ok", None, {}, "da"),
+        ("ok", None, {"language": "en"}, "en"),
+        ("svar på dansk", "en", {}, "da"),
+    ],
+)
+async def test_detect_language_sets_the_language_slot(text, previous, metadata, expected):
+    events, texts, _ = await run(ActionDetectLanguage(), tracker(text, None, {"language": previous}, metadata=metadata))
+    assert events == [SlotSet("language", expected)]
+    assert texts == []
