@@ -71,6 +71,14 @@ class PositionPaper:
                     return statement
         raise KeyError(statement_id)
 
+    def first_link(self, topic_id: str) -> str:
+        """The first web address the paper gives under a topic (e.g. the SDCC guideline)."""
+        for statement in self.topics[topic_id].statements:
+            found = re.search(r"https?://\S+", statement.text["da"])
+            if found:
+                return found.group(0)
+        raise KeyError(f"no link under topic {topic_id}")
+
     def unseen(self, topic_id: str, seen: Sequence[str]) -> List[Statement]:
         """Statements of a topic not yet given, in the paper's order of the topic."""
         return [s for s in self.topics[topic_id].statements if s.id not in seen]

@@ -27,6 +27,10 @@ class Replies:
             raise DataFileError(f"{self._source}: no {language!r} text for {key!r}")
         return " ".join(str(node[language]).split()).format(**{**self.constants, **values})
 
+    def raw(self, key: str) -> Any:
+        """A non-text entry (e.g. the list of statement ids a reply quotes)."""
+        return self._node(key)
+
     def _node(self, key: str) -> Any:
         node: Any = self._data
         for part in key.split("."):
