@@ -12,8 +12,10 @@ TRAIN_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml data/rules/*.yml
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# No telemetry or error reports leave the machine.
+export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test install train validate lint lock clean
+.PHONY: run test install train validate lint eval lock clean
 
 run: $(MODEL)
 	scripts/run.sh
@@ -35,6 +37,10 @@ $(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
 	$(RASA) train --config config.yml --domain domain.yml --data $(TRAIN_DATA) \
 		--out models --fixed-model-name assistant
 	@touch $@
+
+# Scores the guardrail on the development set through the trained assistant.
+eval: $(MODEL)
+	$(PY) -m bot eval
 
 validate: install
 	$(RASA) data validate --config config.yml --domain domain.yml --data $(TRAIN_DATA) --fail-on-warnings

@@ -6,7 +6,7 @@ from typing import List, Optional, Sequence
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
-from actions.base import AssistantAction, Message, Reply, standard_buttons
+from actions.base import AssistantAction, Message, Reply, effective_intent, standard_buttons
 from bot import content, replies
 from bot.content import Statement
 
@@ -44,8 +44,7 @@ class ActionAnswerTopic(AssistantAction):
     action_name = "action_answer_topic"
 
     def reply(self, tracker: Tracker, language: str) -> Reply:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        topic = content.topic_for_intent(intent)
+        topic = content.topic_for_intent(effective_intent(tracker))
         if topic is None:  # only reachable through a misconfigured rule
             return ActionFollowUp().reply(tracker, language)
         return answered(tracker, content.default().topic(topic).lead, language, "answer_lead")

@@ -52,6 +52,11 @@ def reply_language(tracker: Tracker) -> str:
     return normalise(tracker.get_slot("language")) or DEFAULT_LANGUAGE
 
 
+def effective_intent(tracker: Tracker) -> Optional[str]:
+    """The intent to answer as: the guardrail's hint for this turn, else the NLU's."""
+    return tracker.get_slot("intent_hint") or (tracker.latest_message.get("intent") or {}).get("name")
+
+
 def is_first_reply(tracker: Tracker) -> bool:
     """True when the bot has not yet spoken in this session."""
     for event in reversed(tracker.events):
@@ -101,5 +106,6 @@ class AssistantAction(Action):
             SlotSet("language", language),
             SlotSet("triage", reply.triage),
             SlotSet("topic", reply.topic),
+            SlotSet("intent_hint", None),  # a hint holds for one turn only
             *reply.events,
         ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rasa_sdk import Tracker
 
-from actions.base import AssistantAction, Message, Reply, is_first_reply
+from actions.base import AssistantAction, Message, Reply, effective_intent, is_first_reply
 from bot import replies
 
 
@@ -14,7 +14,7 @@ class ActionSmalltalk(AssistantAction):
 
     def reply(self, tracker: Tracker, language: str) -> Reply:
         texts = replies.default()
-        intent = (tracker.latest_message.get("intent") or {}).get("name") or "greet"
+        intent = effective_intent(tracker) or "greet"
         key = f"smalltalk.{intent}" if texts.has(f"smalltalk.{intent}", language) else "smalltalk.greet"
         if key == "smalltalk.greet" and is_first_reply(tracker):
             # The introduction is the greeting.

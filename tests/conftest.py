@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.servers import AssistantServers, trained_model_path
+from bot.servers import AssistantServers, trained_model_path
 
 
 @pytest.fixture(scope="session")

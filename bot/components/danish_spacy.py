@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
         DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER,
     ],
     is_trainable=False,
-    model_from="SpacyNLP",
+    model_from="DanishSpacyNLP",
 )
 class DanishSpacyNLP(SpacyNLP):
     """Provides da_core_news_sm, or the blank Danish lookup pipeline, to spaCy components."""

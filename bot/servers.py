@@ -1,4 +1,7 @@
-"""Runs the trained assistant for end-to-end tests: action server + Rasa server."""
+"""Runs the trained assistant in the background: action server + Rasa server.
+
+Used by the end-to-end tests and by `python -m bot eval`.
+"""
 from __future__ import annotations
 
 import os
@@ -14,7 +17,7 @@ from typing import Any, Dict, List, Optional
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
+ARTIFACTS = Path(os.environ.get("BOT_ARTIFACTS", ROOT / "tests" / "artifacts"))
 VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "assistant.tar.gz"
 
@@ -32,14 +35,41 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class AssistantServers:
+class AssistantClient:
+    """Talks to a running assistant through the REST channel and the HTTP API."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    @staticmethod
+    def new_sender() -> str:
+        return f"test-{uuid.uuid4().hex[:12]}"
+
+    def send(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+        body: Dict[str, Any] = {"sender": sender, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        response = requests.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def tracker(self, sender: str) -> Dict[str, Any]:
+        response = requests.get(f"{self.url}/conversations/{sender}/tracker", timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def slots(self, sender: str) -> Dict[str, Any]:
+        return self.tracker(sender)["slots"]
+
+
+class AssistantServers(AssistantClient):
     """Starts both servers on free ports, with the endpoints file pointing at each other."""
 
     def __init__(self, model: Path) -> None:
         self.model = model
         self.rasa_port = free_port()
         self.action_port = free_port()
-        self.url = f"http://127.0.0.1:{self.rasa_port}"
+        super().__init__(f"http://127.0.0.1:{self.rasa_port}")
         self._processes: List[subprocess.Popen] = []
 
     def start(self, timeout: float = 300) -> None:
@@ -48,7 +78,13 @@ class AssistantServers:
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n', encoding="utf-8"
         )
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "SANIC_HOST": "127.0.0.1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "SANIC_HOST": "127.0.0.1",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_TELEMETRY_ENABLED": "false",
+        }
         self._spawn(
             [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
             env,
@@ -98,25 +134,3 @@ class AssistantServers:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
         self._processes.clear()
-
-    # -- the REST channel and the HTTP API ---------------------------------------------
-
-    @staticmethod
-    def new_sender() -> str:
-        return f"test-{uuid.uuid4().hex[:12]}"
-
-    def send(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
-        body: Dict[str, Any] = {"sender": sender, "message": text}
-        if metadata:
-            body["metadata"] = metadata
-        response = requests.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=60)
-        response.raise_for_status()
-        return response.json()
-
-    def tracker(self, sender: str) -> Dict[str, Any]:
-        response = requests.get(f"{self.url}/conversations/{sender}/tracker", timeout=30)
-        response.raise_for_status()
-        return response.json()
-
-    def slots(self, sender: str) -> Dict[str, Any]:
-        return self.tracker(sender)["slots"]

@@ -1,0 +1,115 @@
+"""Command line: `python -m bot chat | eval | content | language`."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from bot import paths
+
+DEFAULT_URL = "http://127.0.0.1:5005"
+DEFAULT_SETS = [paths.DATA / "eval" / "guardrail_dev.yml"]
+
+
+def chat(args: argparse.Namespace) -> int:
+    """A terminal chat with the running assistant (make run), through the REST channel."""
+    import requests
+
+    from bot.servers import AssistantClient
+
+    client = AssistantClient(args.url)
+    sender = client.new_sender()
+    print(f"Chatting with {args.url} as {sender}. Empty line or Ctrl-D to stop.")
+    while True:
+        try:
+            text = input("> ").strip()
+        except EOFError:
+            break
+        if not text:
+            break
+        try:
+            for message in client.send(sender, text):
+                print(message.get("text", ""))
+                for button in message.get("buttons") or []:
+                    print(f"   [{button['title']}]  (type {button['payload']})")
+        except requests.RequestException as error:
+            print(f"The assistant did not answer ({error}). Is `make run` running?", file=sys.stderr)
+            return 1
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Scores the guardrail on labelled sets through the trained assistant."""
+    from bot import evaluation
+    from bot.servers import MODEL, AssistantClient, AssistantServers
+
+    cases = [case for path in args.sets for case in evaluation.load_cases(Path(path))]
+    if args.url:
+        report = evaluation.evaluate(AssistantClient(args.url), cases)
+    else:
+        servers = AssistantServers(MODEL)
+        print("Starting the assistant...", file=sys.stderr)
+        servers.start()
+        try:
+            report = evaluation.evaluate(servers, cases)
+        finally:
+            servers.stop()
+    print(report.render())
+    return 1 if report.failures() else 0
+
+
+def content(args: argparse.Namespace) -> int:
+    """Prints what the assistant answers on each topic, for editors of the paper file."""
+    from bot import content as paper_module
+
+    paper = paper_module.load(Path(args.file) if args.file else None)
+    for topic in paper.topics.values():
+        if args.topic and topic.id != args.topic:
+            continue
+        print(f"# {topic.id}: {topic.title[args.lang]}")
+        for statement in topic.statements:
+            marker = "*" if statement in topic.lead else "-"
+            print(f"{marker} [{statement.id}] {statement.text[args.lang]}")
+        print()
+    return 0
+
+
+def language(args: argparse.Namespace) -> int:
+    from bot import language as language_module
+
+    decision = language_module.default().resolve(" ".join(args.text), previous=args.previous)
+    print(f"{decision.language} ({decision.reason})")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("chat", help="chat with the running assistant in the terminal")
+    p.add_argument("--url", default=DEFAULT_URL)
+    p.set_defaults(func=chat)
+
+    p = commands.add_parser("eval", help="score the guardrail on labelled conversation sets")
+    p.add_argument("sets", nargs="*", default=DEFAULT_SETS, help="YAML sets (default: the development set)")
+    p.add_argument("--url", help="a running assistant; without it, one is started from models/")
+    p.set_defaults(func=evaluate)
+
+    p = commands.add_parser("content", help="print the answers the position paper file gives")
+    p.add_argument("topic", nargs="?")
+    p.add_argument("--lang", choices=["da", "en"], default="da")
+    p.add_argument("--file", help="another paper file to check")
+    p.set_defaults(func=content)
+
+    p = commands.add_parser("language", help="which language a message would be answered in")
+    p.add_argument("text", nargs="+")
+    p.add_argument("--previous", choices=["da", "en"])
+    p.set_defaults(func=language)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

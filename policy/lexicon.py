@@ -1,0 +1,130 @@
+"""Phrase matching that survives missing æøå, inflection and one typo.
+
+Lexicon entries and messages are folded the same way (lower case; æ -> ae,
+ø -> oe, å -> aa) and matched on whole words, both as written and as spaCy lemmas
+(Danish through da_core_news_sm or its lookup fallback, and English). Words of
+five letters or more also match with one typo, which covers "folsomhed" for
+"følsomhed". (Folding further, æ -> a, would make "ændre" the same word as
+"andre" and "hæve" the same as "have".)
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+from bot import nlp
+
+_FOLDS = (("æ", "ae"), ("ø", "oe"), ("å", "aa"), ("ä", "ae"), ("ö", "oe"))
+_SEPARATORS = re.compile(r"[^\w%+:/.,'’-]+")
+_WORD = re.compile(r"[a-z]+")
+
+
+def fold(text: str) -> str:
+    """Lower case, æøå folded, punctuation other than figures' turned into spaces."""
+    text = text.lower().replace("’", "'")
+    for source, target in _FOLDS:
+        text = text.replace(source, target)
+    text = _SEPARATORS.sub(" ", text)
+    # full stops, commas and colons that end words (not figures like 0,6 or 1:10)
+    text = re.sub(r"(?<!\d)[.,:](?!\d)|(?<=\d)[.,:](?!\d)|(?<!\d)[.,:](?=\d)", " ", text)
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Text:
+    """A message prepared for matching: folded words, and folded lemmas."""
+
+    raw: str
+    folded: str
+    lemmas: str
+
+    @property
+    def views(self) -> Tuple[str, str]:
+        return self.folded, self.lemmas
+
+
+def prepare(raw: str) -> Text:
+    folded = fold(raw)
+    danish, _ = nlp.danish()
+    english = nlp.english()
+    lemma_words: List[str] = []
+    for pipeline in (danish, english):
+        lemma_words.append(" ".join(fold(token.lemma_ or token.text) for token in pipeline(raw.lower())))
+    return Text(raw=raw, folded=folded, lemmas=" | ".join(lemma_words))
+
+
+def _edit_distance_at_most_one(a: str, b: str) -> bool:
+    """True when a and b differ by at most one insertion, deletion, substitution or swap."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    for i in range(len(long_)):
+        if long_[:i] + long_[i + 1:] == short:
+            return True
+    return False
+
+
+class PhraseList:
+    """A list of phrases (with * endings and regex: entries), matched on Text views."""
+
+    FUZZY_MIN_LENGTH = 5
+
+    def __init__(self, entries: Iterable, name: str = "", fuzzy: bool = False) -> None:
+        self.name = name
+        patterns: List[str] = []
+        self._fuzzy_words: List[str] = []
+        for entry in entries:
+            if isinstance(entry, dict) and "regex" in entry:
+                patterns.append(f"(?:{entry['regex']})")
+                continue
+            phrase = fold(str(entry)) if not str(entry).endswith("*") else fold(str(entry)[:-1]) + "*"
+            wildcard = phrase.endswith("*")
+            words = phrase.rstrip("*").split()
+            if not words:
+                continue
+            body = r"\s+".join(re.escape(w) for w in words)
+            ending = r"[\w+-]*" if wildcard else ""
+            patterns.append(r"(?<!\w)" + body + ending + r"(?!\w)")
+            if fuzzy and len(words) == 1 and _WORD.fullmatch(words[0]) and len(words[0]) >= self.FUZZY_MIN_LENGTH:
+                self._fuzzy_words.append((words[0], wildcard))
+        self._regex = re.compile("|".join(patterns)) if patterns else None
+
+    def find(self, text: Text) -> Optional[str]:
+        """The first matching phrase (as found in the message), or None."""
+        if self._regex is not None:
+            for view in text.views:
+                found = self._regex.search(view)
+                if found:
+                    return found.group(0).strip()
+        if self._fuzzy_words:
+            for word in _WORD.findall(text.folded):
+                if len(word) >= self.FUZZY_MIN_LENGTH:
+                    for candidate, wildcard in self._fuzzy_words:
+                        # a wildcard entry ("insulinfoelsomhed*") also matches an inflected word
+                        stems = {word[: len(candidate) + k] for k in (-1, 0, 1)} if wildcard else {word}
+                        if any(_edit_distance_at_most_one(stem, candidate) for stem in stems):
+                            return f"{word}~{candidate}"
+        return None
+
+    def __contains__(self, text: Text) -> bool:
+        return self.find(text) is not None
+
+
+@lru_cache(maxsize=None)
+def _cached(entries: Tuple, fuzzy: bool) -> PhraseList:
+    return PhraseList(entries, fuzzy=fuzzy)
+
+
+def phrases(entries: Sequence, fuzzy: bool = False) -> PhraseList:
+    """A PhraseList, compiled once per distinct list."""
+    frozen = tuple(tuple(sorted(e.items())) if isinstance(e, dict) else e for e in entries)
+    return _cached(frozen, fuzzy) if all(not isinstance(e, dict) for e in entries) else PhraseList(entries, fuzzy=fuzzy)
