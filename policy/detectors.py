@@ -81,6 +81,8 @@ class Guardrail:
         self.terms = PhraseList(s["terms"], "setting", fuzzy=True)
         self.cues = PhraseList(s["request_cues"], "request")
         self.strong_cues = PhraseList(s["strong_cues"], "strong request")
+        self.judgement_cues = PhraseList(s["judgement_cues"], "judgement")
+        self.value_judgements = PhraseList(s["value_judgements"], "value judgement")
         self.figures = PhraseList(s["figures"], "figure")
         self.insulin_figures = PhraseList(s["insulin_figures"], "insulin figure")
         self.why_not = {topic: PhraseList(entries, f"why not:{topic}") for topic, entries in s["why_not"].items()}
@@ -102,6 +104,7 @@ class Guardrail:
         self.pump_failure = PhraseList(e["pump_failure"], "pump failure")
         self.not_now = PhraseList(e["not_now"], "past or hypothetical")
         self.earlier = PhraseList(e["earlier"], "earlier")
+        self.conditional = PhraseList(e["conditional"], "conditional")
         self.general_question = PhraseList(e["general_question"], "general question")
         self.now = PhraseList(e["now"], "now")
 
@@ -110,7 +113,7 @@ class Guardrail:
     def assess(self, turn: Turn, context: Optional[Context] = None) -> Verdict:
         context = context or Context()
         text = prepare(turn.text or "")
-        verdict = self._emergency(text, turn) or self._exemption(text, turn) or self._settings(text, turn, context)
+        verdict = self._emergency(text, turn) or self._exemption(text, turn, context) or self._settings(text, turn, context)
         if verdict is None and turn.intent in GUARDED_INTENTS:
             # The NLU alone called it guarded, and no layer agreed: answer it as the next best intent.
             return self._redirect(turn, f"intent {turn.intent} ({turn.confidence:.2f}) without support")
@@ -160,15 +163,24 @@ class Guardrail:
                 reasons.append(f"confused and low: {confused} + {low or reading}")
         if reasons and not held_back:
             return Verdict(EMERGENCY, "lexicon", tuple(reasons))
-        if turn.intent == EMERGENCY_INTENT and not (held_back or general):
+        not_acute = held_back or general or self._found(text, self.conditional)
+        if turn.intent == EMERGENCY_INTENT and not not_acute:
             return Verdict(EMERGENCY, "intent", (f"intent {turn.intent} ({turn.confidence:.2f})",))
-        if turn.intent == EMERGENCY_INTENT and (held_back or general):
-            return self._redirect(turn, f"not acute: {held_back or general}")
+        if turn.intent == EMERGENCY_INTENT:
+            return self._redirect(turn, f"not acute: {not_acute}")
         return None
 
     # -- questions about the rules ---------------------------------------------------
 
-    def _exemption(self, text: Text, turn: Turn) -> Optional[Verdict]:
+    def _exemption(self, text: Text, turn: Turn, context: Context) -> Optional[Verdict]:
+        could_be_refused = (
+            turn.intent == SETTINGS_INTENT
+            or context.last_triage == "settings_refused"
+            or self._found(text, self.terms)
+            or self._found(text, self.insulin_figures)
+        )
+        if not could_be_refused:
+            return None  # nothing to exempt; the other policies answer it
         figure = self._found(text, self.insulin_figures)
         if figure:
             return None  # a figure for a setting is never just a question about the rules
@@ -176,7 +188,10 @@ class Guardrail:
             found = phrase_list.find(text)
             if found:
                 return self._exempt(turn, topic, f"question about the refusal: {found}")
-        strong = self._found(text, self.strong_cues)
+        # "what does the association think is the right max basal?" still asks for a value
+        strong = self._found(text, self.strong_cues) or (
+            self._found(text, self.terms) and self._found(text, self.value_judgements)
+        )
         for topic, phrase_list in self.meta.items():
             found = phrase_list.find(text)
             if found and not strong:
@@ -200,10 +215,11 @@ class Guardrail:
             return Verdict(SETTINGS, "lexicon", tuple(r for r in (f"setting: {term}", _opt("request", cue), _opt("figure", figure)) if r))
         if insulin_figure:
             return Verdict(SETTINGS, "pattern", (f"insulin figure: {insulin_figure}",))
-        if figure and cue:
-            return Verdict(SETTINGS, "pattern", (f"figure: {figure}", f"request: {cue}"))
-        pattern = self._found(text, self.glucose_patterns)
         strong = self._found(text, self.strong_cues)
+        judgement = strong or self._found(text, self.judgement_cues)
+        if figure and judgement and not self._found(text, self.not_now):
+            return Verdict(SETTINGS, "pattern", (f"figure: {figure}", f"request: {judgement}"))
+        pattern = self._found(text, self.glucose_patterns)
         if pattern and strong:
             return Verdict(SETTINGS, "lexicon", (f"glucose pattern: {pattern}", f"request: {strong}"))
         in_context = self._settings_in_context(text, turn, context, term, cue, figure)
@@ -217,10 +233,10 @@ class Guardrail:
     def _settings_in_context(
         self, text: Text, turn: Turn, context: Context, term, cue, figure
     ) -> Optional[Verdict]:
-        if turn.intent in self.closing_intents and not (term or figure):
+        follow_up = self._found(text, self.follow_up_words)
+        if turn.intent in self.closing_intents and not (term or figure or follow_up):
             return None
         recent = list(context.earlier)[-2:]
-        follow_up = self._found(text, self.follow_up_words)
         signal = term or cue or figure or follow_up
         if context.last_triage == "settings_refused" and (signal or turn.intent == "follow_up"):
             return Verdict(SETTINGS, "context", ("follows a refused settings question", f"follow-up: {signal or turn.intent}"))
