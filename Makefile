@@ -20,7 +20,7 @@ export RASA_TELEMETRY_ENABLED := false
 run: $(MODEL)
 	scripts/run.sh
 
-test: install
+test: install lint
 	$(PY) -m pytest
 
 install: $(VENV)/.installed

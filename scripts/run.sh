@@ -10,6 +10,7 @@ RASA_PORT=${RASA_PORT:-5005}
 ACTION_PORT=${ACTION_PORT:-5055}
 export SANIC_HOST=${ACTION_HOST:-127.0.0.1}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export RASA_TELEMETRY_ENABLED=false
 
 pids=()
 stop() {
@@ -32,8 +33,7 @@ pids+=($!)
 
 echo "Waiting for the assistant to come up on http://127.0.0.1:$RASA_PORT ..."
 for _ in $(seq 1 180); do
-  if "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$RASA_PORT/status', timeout=1)" 2>/dev/null \
-     || curl -sf "http://127.0.0.1:$RASA_PORT/" >/dev/null 2>&1; then
+  if "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$RASA_PORT/status', timeout=1)" 2>/dev/null; then
     break
   fi
   sleep 1

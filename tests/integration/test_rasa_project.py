@@ -22,7 +22,7 @@ def rasa(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_rasa_data_validate():
-    result = rasa("data", "validate", "--config", "config.yml", "--domain", "domain.yml", "--data", *TRAINING_DATA)
+    result = rasa("data", "validate", "--config", "config.yml", "--domain", "domain.yml", "--data", *TRAINING_DATA, "--fail-on-warnings")
     assert result.returncode == 0
 
 
