@@ -78,7 +78,7 @@ class Guardrail:
 
     def __init__(self, lexicon: Dict) -> None:
         s, e = lexicon["settings"], lexicon["emergency"]
-        self.terms = PhraseList(s["terms"], "setting", fuzzy=True)
+        self.terms = PhraseList(s["terms"], "setting", fuzzy=5)
         self.cues = PhraseList(s["request_cues"], "request")
         self.strong_cues = PhraseList(s["strong_cues"], "strong request")
         self.judgement_cues = PhraseList(s["judgement_cues"], "judgement")
@@ -93,8 +93,8 @@ class Guardrail:
         self.closing_intents = frozenset(s["closing_intents"])
         self.diabetes_words = PhraseList(s["diabetes_words"], "diabetes word")
         self.redirect_actions: Dict[str, str] = dict(s["redirect_actions"])
-        self.severe = PhraseList(e["severe"], "severe", fuzzy=True)
-        self.ketones = PhraseList(e["ketones"], "ketones", fuzzy=True)
+        self.severe = PhraseList(e["severe"], "severe", fuzzy=8)
+        self.ketones = PhraseList(e["ketones"], "ketones", fuzzy=6)
         self.ketone_companions = PhraseList(e["ketone_companions"], "ketone sign")
         self.low = PhraseList(e["low"], "low")
         self.not_rising = PhraseList(e["not_rising"], "not rising")

@@ -2,17 +2,16 @@
 
 Lexicon entries and messages are folded the same way (lower case; æ -> ae,
 ø -> oe, å -> aa) and matched on whole words, both as written and as spaCy lemmas
-(Danish through da_core_news_sm or its lookup fallback, and English). Words of
-five letters or more also match with one typo, which covers "folsomhed" for
-"følsomhed". (Folding further, æ -> a, would make "ændre" the same word as
+(Danish through da_core_news_sm or its lookup fallback, and English). Words also
+match with one typo where a list allows it (from a minimum length, so that
+"sitting" does not become "fitting"), which covers "folsomhed" for "følsomhed". (Folding further, æ -> a, would make "ændre" the same word as
 "andre" and "hæve" the same as "have".)
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Tuple
 
 from bot import nlp
 
@@ -76,10 +75,10 @@ def _edit_distance_at_most_one(a: str, b: str) -> bool:
 class PhraseList:
     """A list of phrases (with * endings and regex: entries), matched on Text views."""
 
-    FUZZY_MIN_LENGTH = 5
-
-    def __init__(self, entries: Iterable, name: str = "", fuzzy: bool = False) -> None:
+    def __init__(self, entries: Iterable, name: str = "", fuzzy: int = 0) -> None:
+        """`fuzzy`: the shortest word that may match with one typo (0: no typos)."""
         self.name = name
+        self.fuzzy_min_length = fuzzy
         patterns: List[str] = []
         self._fuzzy_words: List[str] = []
         for entry in entries:
@@ -94,7 +93,7 @@ class PhraseList:
             body = r"\s+".join(re.escape(w) for w in words)
             ending = r"[\w+-]*" if wildcard else ""
             patterns.append(r"(?<!\w)" + body + ending + r"(?!\w)")
-            if fuzzy and len(words) == 1 and _WORD.fullmatch(words[0]) and len(words[0]) >= self.FUZZY_MIN_LENGTH:
+            if fuzzy and len(words) == 1 and _WORD.fullmatch(words[0]) and len(words[0]) >= fuzzy:
                 self._fuzzy_words.append((words[0], wildcard))
         self._regex = re.compile("|".join(patterns)) if patterns else None
 
@@ -107,7 +106,7 @@ class PhraseList:
                     return found.group(0).strip()
         if self._fuzzy_words:
             for word in _WORD.findall(text.folded):
-                if len(word) >= self.FUZZY_MIN_LENGTH:
+                if len(word) >= self.fuzzy_min_length:
                     for candidate, wildcard in self._fuzzy_words:
                         # a wildcard entry ("insulinfoelsomhed*") also matches an inflected word
                         stems = {word[: len(candidate) + k] for k in (-1, 0, 1)} if wildcard else {word}
@@ -119,12 +118,3 @@ class PhraseList:
         return self.find(text) is not None
 
 
-@lru_cache(maxsize=None)
-def _cached(entries: Tuple, fuzzy: bool) -> PhraseList:
-    return PhraseList(entries, fuzzy=fuzzy)
-
-
-def phrases(entries: Sequence, fuzzy: bool = False) -> PhraseList:
-    """A PhraseList, compiled once per distinct list."""
-    frozen = tuple(tuple(sorted(e.items())) if isinstance(e, dict) else e for e in entries)
-    return _cached(frozen, fuzzy) if all(not isinstance(e, dict) for e in entries) else PhraseList(entries, fuzzy=fuzzy)
