@@ -4,8 +4,8 @@
 # rasa 3.6.21 and rasa-sdk 3.6.2 declare Requires-Python <3.11. On Python 3.11
 # they are installed with --no-deps --ignore-requires-python, their dependencies
 # coming from requirements/lock.txt (which pins cp311 wheels for the
-# python_version<"3.11" markers). On Python 3.8-3.10 the same lock is used and
-# pip checks Requires-Python as usual.
+# python_version<"3.11" markers). On Python 3.10 requirements/lock-py310.txt is
+# used and pip checks Requires-Python as usual.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,12 +26,18 @@ PIP=("$PY" -m pip --disable-pip-version-check)
 
 minor=$("$PY" -c 'import sys; print(sys.version_info[1])')
 ignore_python=()
+lock=requirements/lock-py3$minor.txt
 if [ "$minor" -ge 11 ]; then
   ignore_python=(--ignore-requires-python)
+  lock=requirements/lock.txt
+fi
+if [ ! -f "$lock" ]; then
+  echo "No lock file for Python 3.$minor ($lock). Use Python 3.11 or 3.10, e.g. PYTHON=python3.11 make test." >&2
+  exit 1
 fi
 
-step "Installing pinned dependencies (requirements/lock.txt); this takes a few minutes the first time"
-"${PIP[@]}" install --progress-bar on -r requirements/lock.txt
+step "Installing pinned dependencies ($lock); this takes a few minutes the first time"
+"${PIP[@]}" install --progress-bar on -r "$lock"
 
 step "Installing rasa $RASA_VERSION and rasa-sdk $RASA_SDK_VERSION without their dependency resolution"
 "${PIP[@]}" install --no-deps "${ignore_python[@]}" "rasa==$RASA_VERSION" "rasa-sdk==$RASA_SDK_VERSION"
