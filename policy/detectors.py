@@ -211,8 +211,10 @@ class Guardrail:
         cue = self._found(text, self.cues)
         figure = self._found(text, self.figures)
         insulin_figure = self._found(text, self.insulin_figures)
-        if term and (cue or figure):
-            return Verdict(SETTINGS, "lexicon", tuple(r for r in (f"setting: {term}", _opt("request", cue), _opt("figure", figure)) if r))
+        judged = self._found(text, self.value_judgements)
+        if term and (cue or figure or judged):
+            found = (f"setting: {term}", _opt("request", cue or judged), _opt("figure", figure))
+            return Verdict(SETTINGS, "lexicon", tuple(r for r in found if r))
         if insulin_figure:
             return Verdict(SETTINGS, "pattern", (f"insulin figure: {insulin_figure}",))
         strong = self._found(text, self.strong_cues)
@@ -234,7 +236,8 @@ class Guardrail:
         self, text: Text, turn: Turn, context: Context, term, cue, figure
     ) -> Optional[Verdict]:
         follow_up = self._found(text, self.follow_up_words)
-        if turn.intent in self.closing_intents and not (term or figure or follow_up):
+        strong = self._found(text, self.strong_cues)
+        if turn.intent in self.closing_intents and not (term or figure or follow_up or strong):
             return None
         recent = list(context.earlier)[-2:]
         signal = term or cue or figure or follow_up
