@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the action server and the Rasa server (REST channel + HTTP API) on loopback,
-# and stops both cleanly on Ctrl-C or SIGTERM.
+# and stops both cleanly on Ctrl-C or SIGTERM (to this script or to `make run`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,4 +47,9 @@ The assistant is running.
   Tracker (slots):        http://127.0.0.1:$RASA_PORT/conversations/me/tracker
 Press Ctrl-C to stop.
 MSG
-wait -n "${pids[@]}"
+# Stop when either server exits, or when whoever started us (make) is gone:
+# a SIGTERM to `make run` does not reach this script by itself.
+parent=$PPID
+while kill -0 "${pids[0]}" 2>/dev/null && kill -0 "${pids[1]}" 2>/dev/null && kill -0 "$parent" 2>/dev/null; do
+  sleep 1
+done
