@@ -1,4 +1,4 @@
-"""Command line: `python -m bot chat | eval | content | language`."""
+"""Command line: `python -m bot chat | eval | content | language | credentials`."""
 from __future__ import annotations
 
 import argparse
@@ -83,6 +83,14 @@ def language(args: argparse.Namespace) -> int:
     return 0
 
 
+def credentials(args: argparse.Namespace) -> int:
+    """Writes Rasa's credentials file from the environment (secrets never live in the repo)."""
+    from bot import credentials as credentials_module
+
+    print(credentials_module.write(Path(args.out)))
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +114,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("text", nargs="+")
     p.add_argument("--previous", choices=["da", "en"])
     p.set_defaults(func=language)
+
+    p = commands.add_parser("credentials", help="write Rasa's credentials file from the environment")
+    p.add_argument("--out", default=".rasa/credentials.yml")
+    p.set_defaults(func=credentials)
 
     args = parser.parse_args(argv)
     return args.func(args)

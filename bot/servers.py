@@ -16,6 +16,8 @@ from typing import Any, Dict, List, Optional
 
 import requests
 
+from bot import credentials
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("BOT_ARTIFACTS", ROOT / "tests" / "artifacts"))
 VENV_BIN = Path(sys.executable).parent
@@ -65,8 +67,10 @@ class AssistantClient:
 class AssistantServers(AssistantClient):
     """Starts both servers on free ports, with the endpoints file pointing at each other."""
 
-    def __init__(self, model: Path) -> None:
+    def __init__(self, model: Path, env: Optional[Dict[str, str]] = None) -> None:
+        """`env`: extra environment for both servers (channel secrets, test endpoints)."""
         self.model = model
+        self.extra_env = dict(env or {})
         self.rasa_port = free_port()
         self.action_port = free_port()
         super().__init__(f"http://127.0.0.1:{self.rasa_port}")
@@ -80,6 +84,7 @@ class AssistantServers(AssistantClient):
         )
         env = {
             **os.environ,
+            **self.extra_env,
             "PYTHONPATH": str(ROOT),
             "SANIC_HOST": "127.0.0.1",
             "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -94,7 +99,8 @@ class AssistantServers(AssistantClient):
             [
                 str(VENV_BIN / "rasa"), "run", "--enable-api", "--interface", "127.0.0.1",
                 "--port", str(self.rasa_port), "--model", str(self.model),
-                "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
+                "--credentials", str(credentials.write(ARTIFACTS / f"credentials-{self.rasa_port}.yml", env)),
+                "--endpoints", str(endpoints),
             ],
             env,
             "rasa.log",

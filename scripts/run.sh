@@ -27,8 +27,9 @@ trap stop EXIT
 
 "$VENV/bin/rasa" run actions --actions actions --port "$ACTION_PORT" &
 pids+=($!)
+credentials=$("$VENV/bin/python" -m bot credentials --out .rasa/credentials.yml)
 "$VENV/bin/rasa" run --enable-api --interface 127.0.0.1 --port "$RASA_PORT" \
-  --model "$MODEL" --credentials credentials.yml --endpoints endpoints.yml &
+  --model "$MODEL" --credentials "$credentials" --endpoints endpoints.yml &
 pids+=($!)
 
 echo "Waiting for the assistant to come up on http://127.0.0.1:$RASA_PORT ..."
