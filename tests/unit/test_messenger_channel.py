@@ -1,0 +1,523 @@
+"""The hardened Messenger channel (bot/channels/messenger.py), without a model.
+
+The channel's blueprint runs in an in-process Sanic server (registered the way Rasa
+registers channels); a stand-in agent records the messages that reach it, and a local
+aiohttp server stands in for the Graph API and records the Send API calls.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import re
+import socket
+import uuid
+from typing import Any, Dict, List, Optional
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from rasa.core.channels.channel import UserMessage, register
+from rasa.shared.exceptions import RasaException
+from sanic import Sanic
+
+from bot.channels import messenger
+from bot.channels.messenger import SecureFacebookInput, SecureMessengerBot
+
+VERIFY = "verify-token-for-unit-tests"
+SECRET = "app-secret-for-unit-tests"
+TOKEN = "page-access-token-for-unit-tests"
+ROUTE = "/webhooks/facebook/webhook"
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def sign_sha1(body: bytes, secret: str = SECRET) -> str:
+    return "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+
+
+def event(sender: str = "1234567890", text: Optional[str] = "hej", mid: Optional[str] = None, **message: Any):
+    body: Dict[str, Any] = {"mid": mid or f"m_{uuid.uuid4().hex}", **message}
+    if text is not None:
+        body["text"] = text
+    return {"sender": {"id": sender}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1732400000000, "message": body}
+
+
+def webhook_body(*events: Dict[str, Any]) -> bytes:
+    payload = {"object": "page", "entry": [{"id": "PAGE_ID", "time": 1732400000000, "messaging": list(events)}]}
+    return json.dumps(payload).encode()  # ASCII-escaped, as Meta sends it
+
+
+class GraphRecorder:
+    """A local Graph API: records every call and answers with `status`."""
+
+    def __init__(self) -> None:
+        self.calls: List[Dict[str, Any]] = []
+        self.status = 200
+        self.answer: Dict[str, Any] = {"recipient_id": "1234567890", "message_id": "m_sent"}
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self._record)
+        self.server = TestServer(app, host="127.0.0.1")
+
+    async def _record(self, request: web.Request) -> web.Response:
+        self.calls.append({"path": request.path, "query": dict(request.query), "json": await request.json()})
+        return web.json_response(self.answer, status=self.status)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}/v21.0"
+
+    def messages(self) -> List[Dict[str, Any]]:
+        return [call["json"] for call in self.calls if "message" in call["json"]]
+
+
+class RecordingAgent:
+    """Stands in for Rasa's agent: records the messages and answers each with one text."""
+
+    def __init__(self) -> None:
+        self.messages: List[UserMessage] = []
+        self.fail = False
+
+    async def handle_message(self, message: UserMessage) -> None:
+        self.messages.append(message)
+        if self.fail:
+            raise RuntimeError("the agent broke")
+        await message.output_channel.send_response(
+            message.sender_id, {"text": f"svar på {message.text}", "buttons": [{"title": "Fortæl mere", "payload": "/follow_up"}]}
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def running(channel: SecureFacebookInput, agent: RecordingAgent):
+    """The channel's blueprint in a Sanic server on a free loopback port, as Rasa registers it."""
+    Sanic.test_mode = True  # as sanic-testing does: lets one process start several apps
+    app = Sanic(f"messenger_unit_{uuid.uuid4().hex}")
+    app.ctx.agent = agent
+    register([channel], app, "/webhooks/")
+    port = free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await server.before_stop()
+        await server.close()
+        await server.after_stop()
+
+
+@pytest.fixture
+async def graph():
+    recorder = GraphRecorder()
+    await recorder.server.start_server()
+    yield recorder
+    await recorder.server.close()
+
+
+@pytest.fixture
+async def bot(graph):
+    """(base URL, agent, channel, graph) for one in-process server."""
+    agent = RecordingAgent()
+    channel = SecureFacebookInput(VERIFY, SECRET, TOKEN, graph_base_url=graph.url)
+    async with running(channel, agent) as url:
+        yield url, agent, channel, graph
+
+
+async def post(url: str, body: bytes, headers: Optional[Dict[str, str]] = None):
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url + ROUTE, data=body, headers={"Content-Type": "application/json", **(headers or {})}) as r:
+            return r.status, await r.text()
+
+
+async def get(url: str, params: Dict[str, str]):
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url + ROUTE, params=params) as r:
+            return r.status, await r.text()
+
+
+# --- signatures ------------------------------------------------------------------------
+
+
+def test_signature_check_on_its_own():
+    body = webhook_body(event())
+    assert messenger.valid_signature(SECRET, body, sign(body))
+    assert messenger.valid_signature(SECRET, body, sign(body).upper().replace("SHA256=", "sha256="))
+    assert not messenger.valid_signature(SECRET, body, None)
+    assert not messenger.valid_signature(SECRET, body, "")
+    assert not messenger.valid_signature(SECRET, body, sign(body, "another secret"))
+    assert not messenger.valid_signature(SECRET, body, sign_sha1(body))
+    assert not messenger.valid_signature(SECRET, body + b" ", sign(body))
+    assert not messenger.valid_signature(SECRET, body, sign(body)[7:])  # hex without "sha256="
+    assert not messenger.valid_signature(SECRET, body, "sha256=" + "zz" * 32)
+    assert not messenger.valid_signature(SECRET, body, "sha256=ø" + sign(body)[8:])
+    assert not messenger.valid_signature("", body, sign(body, ""))
+    assert not SecureFacebookInput.validate_hub_signature(SECRET, body, sign_sha1(body))
+
+
+async def test_a_signed_message_reaches_the_agent_and_the_answer_goes_out(bot):
+    url, agent, _, graph = bot
+    body = webhook_body(event(sender="24680", text="hvad mener I om looping?"))
+    status, text = await post(url, body, {"X-Hub-Signature-256": sign(body)})
+    assert (status, text) == (200, "EVENT_RECEIVED")
+    assert [(m.text, m.sender_id, m.input_channel) for m in agent.messages] == [
+        ("hvad mener I om looping?", "24680", "facebook")
+    ]
+    sent = graph.messages()
+    assert [m["message"]["text"] for m in sent] == ["svar på hvad mener I om looping?"]
+    assert sent[0]["recipient"] == {"id": "24680"} and sent[0]["messaging_type"] == "RESPONSE"
+    assert sent[0]["message"]["quick_replies"] == [{"content_type": "text", "title": "Fortæl mere", "payload": "/follow_up"}]
+    actions = [c["json"]["sender_action"] for c in graph.calls if "sender_action" in c["json"]]
+    assert actions == ["mark_seen", "typing_on", "typing_off"]
+    for call in graph.calls:
+        assert call["path"] == "/v21.0/me/messages"
+        assert call["query"]["access_token"] == TOKEN
+        assert call["query"]["appsecret_proof"] == hmac.new(SECRET.encode(), TOKEN.encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Hub-Signature-256": ""},
+        {"X-Hub-Signature-256": "sha256="},
+        {"X-Hub-Signature-256": "WRONG"},
+        {"X-Hub-Signature-256": "sha256=" + "0" * 64},
+    ],
+    ids=["missing", "empty", "no-hex", "garbage", "zeros"],
+)
+async def test_unsigned_or_garbage_signatures_are_403_and_nothing_is_processed(bot, headers):
+    url, agent, _, graph = bot
+    status, text = await post(url, webhook_body(event()), headers)
+    assert status == 403 and "X-Hub-Signature-256" in json.loads(text)["error"]
+    assert agent.messages == [] and graph.calls == []
+
+
+async def test_the_wrong_secret_is_403(bot):
+    url, agent, _, graph = bot
+    body = webhook_body(event())
+    status, _ = await post(url, body, {"X-Hub-Signature-256": sign(body, "not the app secret")})
+    assert status == 403 and agent.messages == [] and graph.calls == []
+
+
+async def test_the_sha1_header_alone_is_not_enough(bot):
+    url, agent, _, graph = bot
+    body = webhook_body(event())
+    status, _ = await post(url, body, {"X-Hub-Signature": sign_sha1(body)})
+    assert status == 403
+    status, _ = await post(url, body, {"X-Hub-Signature": sign_sha1(body), "X-Hub-Signature-256": sign_sha1(body)})
+    assert status == 403
+    assert agent.messages == [] and graph.calls == []
+
+
+async def test_a_tampered_body_is_403(bot):
+    url, agent, _, graph = bot
+    body = webhook_body(event(text="hej"))
+    tampered = body.replace(b'"hej"', b'"hvad skal min basal v\\u00e6re?"')
+    assert tampered != body
+    status, _ = await post(url, tampered, {"X-Hub-Signature-256": sign(body)})
+    assert status == 403 and agent.messages == [] and graph.calls == []
+
+
+# --- payloads --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe\x00", "not valid JSON"),
+        (b"", "not valid JSON"),
+        (b"[1, 2]", "JSON object"),
+        (b'{"object": "page"}', '"entry"'),
+        (b'{"object": "page", "entry": []}', '"entry"'),
+        (b'{"object": "page", "entry": {"messaging": []}}', '"entry"'),
+        (b'{"object": "user", "entry": [{"messaging": []}]}', '"object"'),
+        (b'{"object": "page", "entry": [1]}', '"entry"'),
+        (b'{"object": "page", "entry": [{"messaging": {"sender": {"id": "1"}}}]}', "messaging"),
+        (b'{"object": "page", "entry": [{"messaging": [{"message": {"text": "hej"}}]}]}', "sender.id"),
+        (b'{"object": "page", "entry": [{"messaging": [{"sender": {"id": ""}, "message": {"text": "x"}}]}]}', "sender.id"),
+        (b'{"object": "page", "entry": [{"messaging": [{"sender": {"id": "1"}, "message": "hej"}]}]}', '"message"'),
+    ],
+)
+async def test_bad_payloads_are_400_with_a_reason_and_nothing_is_processed(bot, body, reason):
+    url, agent, _, graph = bot
+    status, text = await post(url, body, {"X-Hub-Signature-256": sign(body)})
+    assert status == 400
+    assert reason in json.loads(text)["error"]
+    assert agent.messages == [] and graph.calls == []
+
+
+async def test_bad_payloads_without_a_signature_are_403_first(bot):
+    url, agent, _, _ = bot
+    status, _ = await post(url, b"{not json")
+    assert status == 403 and agent.messages == []
+
+
+async def test_a_valid_event_does_not_go_through_when_another_in_the_batch_is_bad(bot):
+    url, agent, _, graph = bot
+    body = json.dumps(
+        {"object": "page", "entry": [{"messaging": [event(text="hej")]}, {"messaging": [{"message": {"text": "x"}}]}]}
+    ).encode()
+    status, _ = await post(url, body, {"X-Hub-Signature-256": sign(body)})
+    assert status == 400 and agent.messages == [] and graph.calls == []
+
+
+async def test_every_event_of_a_batch_is_handled_and_redeliveries_once(bot):
+    url, agent, _, _ = bot
+    first, second = event(sender="1", text="hej", mid="m_1"), event(sender="2", text="hello", mid="m_2")
+    body = json.dumps({"object": "page", "entry": [{"messaging": [first]}, {"messaging": [second]}]}).encode()
+    assert (await post(url, body, {"X-Hub-Signature-256": sign(body)}))[0] == 200
+    assert [(m.sender_id, m.text, m.message_id) for m in agent.messages] == [("1", "hej", "m_1"), ("2", "hello", "m_2")]
+    again = webhook_body(first)
+    assert (await post(url, again, {"X-Hub-Signature-256": sign(again)}))[0] == 200
+    assert len(agent.messages) == 2
+
+
+async def test_quick_replies_postbacks_echoes_and_attachments(bot):
+    url, agent, _, _ = bot
+    events = [
+        event(sender="7", text="Fortæl mere", quick_reply={"payload": "/follow_up"}),
+        {"sender": {"id": "7"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1, "postback": {"title": "x", "payload": "/ask_human"}},
+        event(sender="PAGE_ID", text="the page's own message", is_echo=True),
+        event(sender="7", text=None, attachments=[{"type": "image", "payload": {"url": "https://example.org/a.jpg"}}]),
+        {"sender": {"id": "7"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1, "read": {"watermark": 1}},
+        event(sender="7", text="   "),
+    ]
+    body = webhook_body(*events)
+    assert (await post(url, body, {"X-Hub-Signature-256": sign(body)}))[0] == 200
+    assert [m.text for m in agent.messages] == ["/follow_up", "/ask_human"]
+
+
+async def test_a_failing_agent_is_not_a_500(bot):
+    url, agent, _, graph = bot
+    agent.fail = True
+    body = webhook_body(event(sender="9"))
+    status, _ = await post(url, body, {"X-Hub-Signature-256": sign(body)})
+    assert status == 200 and len(agent.messages) == 1
+    assert [c["json"].get("sender_action") for c in graph.calls][-1] == "typing_off"
+
+
+async def test_a_graph_api_that_is_down_is_not_a_500(graph):
+    agent = RecordingAgent()
+    channel = SecureFacebookInput(VERIFY, SECRET, TOKEN, graph_base_url=f"http://127.0.0.1:{free_port()}/v21.0")
+    async with running(channel, agent) as url:
+        body = webhook_body(event())
+        status, _ = await post(url, body, {"X-Hub-Signature-256": sign(body)})
+    assert status == 200 and len(agent.messages) == 1
+
+
+async def test_an_oversized_body_is_refused(bot):
+    url, agent, _, _ = bot
+    body = webhook_body(event(text="x" * (messenger.MAX_BODY_BYTES + 10)))
+    status, _ = await post(url, body, {"X-Hub-Signature-256": sign(body)})
+    assert status == 413 and agent.messages == []
+
+
+# --- the verification handshake ----------------------------------------------------------
+
+
+async def test_the_handshake_returns_the_challenge(bot):
+    url, *_ = bot
+    status, text = await get(url, {"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "1158201444"})
+    assert (status, text) == (200, "1158201444")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"},
+        {"hub.mode": "subscribe", "hub.challenge": "1"},
+        {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY, "hub.challenge": "1"},
+        {"hub.verify_token": VERIFY, "hub.challenge": "1"},
+    ],
+    ids=["wrong-token", "no-token", "wrong-mode", "no-mode"],
+)
+async def test_a_wrong_handshake_is_403(bot, params):
+    url, *_ = bot
+    status, text = await get(url, params)
+    assert status == 403 and text != "1"
+
+
+async def test_the_handshake_without_a_challenge_is_400(bot):
+    url, *_ = bot
+    status, _ = await get(url, {"hub.mode": "subscribe", "hub.verify_token": VERIFY})
+    assert status == 400
+
+
+# --- splitting long answers ----------------------------------------------------------------
+
+DANISH = (
+    "Diabetesforeningen anerkender, at mange mennesker med type 1-diabetes har gode erfaringer med looping. "
+    "Foreningen kan ikke anbefale et system, som ikke er CE-mærket, f.eks. AndroidAPS eller Loop. "
+    "Det er vigtigt, at man taler med sin diabetesklinik, før man går i gang, bl.a. om ansvar og risiko. "
+    "Hvad gør man så? Søg råd hos fagfolk, og læs retningslinjen fra SDCC! "
+)
+
+
+def test_short_texts_are_one_message():
+    assert messenger.split_text("  Hej med dig.  ") == ["Hej med dig."]
+    assert messenger.split_text("") == [] and messenger.split_text(" \n ") == []
+    exact = "æ" * 2000
+    assert messenger.split_text(exact) == [exact]
+
+
+def test_long_danish_text_is_split_at_sentence_ends_within_the_limit():
+    text = DANISH * 12  # about 4,400 characters
+    pieces = messenger.split_text(text)
+    assert len(pieces) == 3
+    assert all(len(p) <= 2000 and messenger.text_units(p) <= 2000 for p in pieces)
+    assert all(len(p) >= 1000 for p in pieces[:-1])  # not cut needlessly early
+    for piece in pieces:
+        assert re.search(r"[.!?]$", piece), piece[-40:]  # each piece ends a sentence
+        assert re.match(r"[A-ZÆØÅ]", piece)  # and the next starts one
+    assert " ".join(pieces).split() == text.split()  # nothing lost, nothing reordered
+    assert "æ" in pieces[0] and "ø" in "".join(pieces) and "å" in "".join(pieces)
+
+
+def test_abbreviations_do_not_end_a_sentence():
+    # a text where the only full stops inside the window close "f.eks." and "bl.a."
+    words = ("ord " * 150).strip()
+    text = f"{words} f.eks. Loop og {words} bl.a. Trio og {words} {words}."
+    for piece in messenger.split_text(text, limit=1400):
+        assert not piece.endswith(("f.eks.", "bl.a.")), piece[-20:]
+
+
+def test_paragraphs_are_preferred_to_sentences():
+    first = "Første afsnit. " * 60  # 900 characters
+    second = "Andet afsnit. " * 60
+    pieces = messenger.split_text(first.strip() + "\n\n" + second.strip(), limit=1200)
+    assert pieces == [first.strip(), second.strip()]
+
+
+def test_without_sentence_ends_texts_are_split_between_words():
+    text = " ".join(["blodsukkermåling"] * 300)  # 5,099 characters, no full stop
+    pieces = messenger.split_text(text)
+    assert all(len(p) <= 2000 for p in pieces) and len(pieces) == 3
+    assert all(set(p.split()) == {"blodsukkermåling"} for p in pieces)  # no word cut in two
+
+
+def test_a_word_longer_than_the_limit_is_cut_hard():
+    pieces = messenger.split_text("x" * 4500)
+    assert [len(p) for p in pieces] == [2000, 2000, 500]
+
+
+def test_emoji_count_as_messenger_counts_them():
+    text = "🙂" * 1500  # 3,000 UTF-16 units
+    pieces = messenger.split_text(text)
+    assert all(messenger.text_units(p) <= 2000 for p in pieces) and "".join(pieces) == text
+
+
+# --- quick replies -----------------------------------------------------------------------
+
+
+def test_buttons_become_quick_replies():
+    buttons = [{"title": "Fortæl mere", "payload": "/follow_up"}, {"title": "Tal med en person", "payload": "/ask_human"}]
+    assert messenger.quick_replies(buttons) == [
+        {"content_type": "text", "title": "Fortæl mere", "payload": "/follow_up"},
+        {"content_type": "text", "title": "Tal med en person", "payload": "/ask_human"},
+    ]
+
+
+def test_quick_reply_limits():
+    long_title = {"title": "Retten til behandling i sundhedsvæsenet", "payload": "/ask_about_right_to_treatment"}
+    converted = messenger.quick_replies([long_title] + [{"title": f"Emne {i}", "payload": f"/t{i}"} for i in range(20)])
+    assert len(converted) == 13
+    assert all(len(q["title"]) <= 20 and q["content_type"] == "text" for q in converted)
+    assert converted[0]["title"] == "Retten til…" and converted[0]["payload"] == "/ask_about_right_to_treatment"
+    assert messenger.quick_replies([{"title": "no payload"}, {"title": "x", "payload": "p" * 1001}, None]) == []
+    assert messenger.quick_replies([{"payload": "/ask_human"}])[0]["title"] == "ask_human"
+    assert messenger.quick_replies(None) == []
+
+
+async def test_a_long_answer_with_buttons_goes_out_in_pieces_with_the_quick_replies_last(graph):
+    bot = SecureMessengerBot(messenger.GraphAPI(TOKEN, SECRET, graph.url))
+    text = DANISH * 12
+    buttons = [{"title": "Fortæl mere", "payload": "/follow_up"}, {"title": "Tal med en person", "payload": "/ask_human"}]
+    await bot.send_response("555", {"text": text, "buttons": buttons})
+    sent = graph.messages()
+    assert len(sent) == 3 and all(m["recipient"] == {"id": "555"} for m in sent)
+    assert all(len(m["message"]["text"]) <= 2000 for m in sent)
+    assert [("quick_replies" in m["message"]) for m in sent] == [False, False, True]
+    assert [q["payload"] for q in sent[-1]["message"]["quick_replies"]] == ["/follow_up", "/ask_human"]
+
+
+async def test_quick_replies_of_a_response_are_sent_as_quick_replies(graph):
+    bot = SecureMessengerBot(messenger.GraphAPI(TOKEN, SECRET, graph.url))
+    await bot.send_response("555", {"text": "Vælg", "quick_replies": [{"title": "Ja", "payload": "/affirm"}]})
+    assert graph.messages()[0]["message"] == {
+        "text": "Vælg", "quick_replies": [{"content_type": "text", "title": "Ja", "payload": "/affirm"}]
+    }
+
+
+# --- configuration and secrets ------------------------------------------------------------
+
+
+def test_the_graph_url_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv(messenger.GRAPH_URL_ENV, raising=False)
+    assert messenger.graph_url() == messenger.DEFAULT_GRAPH_URL
+    monkeypatch.setenv(messenger.GRAPH_URL_ENV, "http://127.0.0.1:8999/v21.0/")
+    assert messenger.graph_url() == "http://127.0.0.1:8999/v21.0"
+    channel = SecureFacebookInput.from_credentials({"verify": VERIFY, "secret": SECRET, "page-access-token": TOKEN})
+    assert channel.graph.base_url == "http://127.0.0.1:8999/v21.0"
+    for unsafe in ("http://graph.example.org/v21.0", "ftp://127.0.0.1/x", "https://graph.facebook.com/v21.0?x=1", "nonsense"):
+        with pytest.raises(messenger.MessengerConfigError):
+            messenger.graph_url(unsafe)
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [None, {}, {"verify": VERIFY, "secret": "", "page-access-token": TOKEN}, {"verify": VERIFY, "page-access-token": TOKEN}],
+)
+def test_missing_credentials_stop_the_channel(credentials):
+    with pytest.raises(RasaException):
+        SecureFacebookInput.from_credentials(credentials)
+
+
+def test_credentials_as_yaml_may_give_them(monkeypatch):
+    monkeypatch.delenv(messenger.GRAPH_URL_ENV, raising=False)
+    channel = SecureFacebookInput.from_credentials({"verify": 123456, "secret": f" {SECRET} ", "page-access-token": TOKEN})
+    assert (channel.fb_verify, channel.fb_secret, channel.fb_access_token) == ("123456", SECRET, TOKEN)
+    assert channel.graph.base_url == messenger.DEFAULT_GRAPH_URL
+    assert channel.url_prefix() == "facebook"  # the route stays /webhooks/facebook/webhook
+
+
+async def test_no_secret_is_logged(graph, caplog):
+    caplog.set_level(logging.DEBUG)
+    graph.status = 400
+    graph.answer = {"error": {"message": f"Invalid OAuth access token {TOKEN} (appsecret_proof=abc)", "code": 190}}
+    agent = RecordingAgent()
+    channel = SecureFacebookInput(VERIFY, SECRET, TOKEN, graph_base_url=graph.url)
+    async with running(channel, agent) as url:
+        body = webhook_body(event())
+        await post(url, body, {"X-Hub-Signature-256": sign(body)})  # the Graph API refuses: logged
+        await post(url, body, {"X-Hub-Signature-256": sign(body, "wrong")})
+        await get(url, {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"})
+        await get(url, {"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "1"})
+    # everything logged in the process except the fake Graph API's own access log
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("aiohttp.access"))
+    assert "The Send API refused" in logged and "code=190" in logged
+    for secret in (SECRET, TOKEN, VERIFY, sign(body)[7:]):
+        assert secret not in logged
+    assert SECRET not in repr(channel) and TOKEN not in repr(channel.graph)
+
+
+def test_the_verify_token_is_kept_out_of_the_access_log():
+    record = logging.LogRecord("sanic.access", logging.INFO, __file__, 1, "", None, None)
+    record.request = f"GET http://127.0.0.1/webhooks/facebook/webhook?hub.mode=subscribe&hub.verify_token={VERIFY}&hub.challenge=1"
+    messenger._RedactVerifyToken().filter(record)
+    assert VERIFY not in record.request and "hub.challenge=1" in record.request
