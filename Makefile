@@ -15,12 +15,12 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # No telemetry or error reports leave the machine.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test install train validate lint eval lock clean
+.PHONY: run test install browser train validate lint eval lock clean
 
 run: $(MODEL)
 	scripts/run.sh
 
-test: install lint
+test: install lint browser
 	$(PY) -m pytest
 
 install: $(VENV)/.installed
@@ -28,6 +28,10 @@ install: $(VENV)/.installed
 $(VENV)/.installed: requirements/lock.txt requirements/lock-py310.txt scripts/install.sh
 	scripts/install.sh
 	touch $@
+
+# Debian's chromium and chromium-driver for the widget's end-to-end tests (apt-get).
+browser:
+	scripts/install-browser.sh
 
 # Trains only when the training data, config or custom components changed.
 train: $(MODEL)

@@ -27,9 +27,13 @@ trap stop EXIT
 
 "$VENV/bin/rasa" run actions --actions actions --port "$ACTION_PORT" &
 pids+=($!)
+WIDGET_PORT=${WIDGET_PORT:-8080}
+export WIDGET_ALLOWED_ORIGINS=${WIDGET_ALLOWED_ORIGINS:-http://127.0.0.1:$WIDGET_PORT,http://localhost:$WIDGET_PORT}
 credentials=$("$VENV/bin/python" -m bot credentials --out .rasa/credentials.yml)
 "$VENV/bin/rasa" run --enable-api --interface 127.0.0.1 --port "$RASA_PORT" \
   --model "$MODEL" --credentials "$credentials" --endpoints endpoints.yml &
+pids+=($!)
+"$VENV/bin/python" -m bot.widget_server --port "$WIDGET_PORT" --socket-url "http://127.0.0.1:$RASA_PORT" &
 pids+=($!)
 
 echo "Waiting for the assistant to come up on http://127.0.0.1:$RASA_PORT ..."
@@ -42,6 +46,7 @@ done
 cat <<MSG
 
 The assistant is running.
+  Website chat widget:    http://127.0.0.1:$WIDGET_PORT/   (English demo: /en.html)
   Chat in this terminal:  $VENV/bin/python -m bot chat        (in another terminal)
   REST channel:           curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook \\
                             -H 'Content-Type: application/json' -d '{"sender": "me", "message": "hej"}'
@@ -51,6 +56,7 @@ MSG
 # Stop when either server exits, or when whoever started us (make) is gone:
 # a SIGTERM to `make run` does not reach this script by itself.
 parent=$PPID
-while kill -0 "${pids[0]}" 2>/dev/null && kill -0 "${pids[1]}" 2>/dev/null && kill -0 "$parent" 2>/dev/null; do
+running() { for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || return 1; done; }
+while running && kill -0 "$parent" 2>/dev/null; do
   sleep 1
 done

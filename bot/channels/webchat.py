@@ -1,0 +1,145 @@
+"""The website chat widget's channel: Rasa's socket.io channel with an origin allow-list.
+
+Rasa's `SocketIOInput` creates its `socketio.AsyncServer` with
+`cors_allowed_origins=[]`, which switches python-engineio's origin check off: a page
+on any site could open a socket to the assistant. `WebchatInput` keeps everything
+else of Rasa's channel and, once the server exists, gives its Engine.IO server the
+allow-list from WIDGET_ALLOWED_ORIGINS (comma-separated; by default only the local
+demo page, http://127.0.0.1:8080 and http://localhost:8080). Engine.IO then refuses,
+with HTTP 400, every polling request and WebSocket handshake whose Origin header is
+not on the list (clients that send no Origin, such as scripts, are not browsers and
+are not affected: this is a browser protection, not authentication).
+
+Two repairs of Rasa 3.6's channel for the versions this project runs:
+
+- Recent python-socketio 5.x releases (the locks have 5.18.1) made
+  `AsyncServer.enter_room` a coroutine;
+  Rasa 3.6's `session_request` handler calls it without `await`, so the socket never
+  joins the conversation's room and, with `session_persistence`, no reply reaches the
+  page. `WebchatInput` registers its own `session_request` handler that awaits it
+  (and accepts only a plain session ID from the page).
+- Sanic 21.12 (Rasa 3.6 needs <21.13) passes a coroutine to `asyncio.wait` in its
+  WebSocket receive, which Python 3.11 forbids: every WebSocket dies with a TypeError.
+  On Python 3.11 the socket therefore offers HTTP long-polling only (no upgrade is
+  advertised, a WebSocket request gets 400); on Python 3.10 it offers both.
+
+The widget sends the page language as `customData` (`metadata_key` in
+credentials.yml). Rasa's handler passes that dict as the message metadata; here it
+is trimmed to the keys the assistant reads (`language`: "da" or "en"), so a page
+cannot write arbitrary data into the tracker.
+
+credentials.yml:
+
+    bot.channels.webchat.WebchatInput:
+      user_message_evt: user_uttered
+      bot_message_evt: bot_uttered
+      session_persistence: true
+      metadata_key: customData
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import re
+import sys
+import uuid
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional
+from urllib.parse import urlsplit
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput
+from sanic import Blueprint
+
+logger = logging.getLogger(__name__)
+
+ORIGINS_ENV = "WIDGET_ALLOWED_ORIGINS"
+DEFAULT_ORIGINS = ("http://127.0.0.1:8080", "http://localhost:8080")
+# The metadata keys a page may set, with the values each may take.
+ALLOWED_METADATA = {"language": ("da", "en")}
+# Sanic 21.12's WebSocket receive fails on Python 3.11 (see above).
+TRANSPORTS = ("polling", "websocket") if sys.version_info < (3, 11) else ("polling",)
+# What a page may propose as its conversation ID (the widget makes 32 random hex digits).
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,128}")
+
+
+def parse_origins(value: Optional[str]) -> List[str]:
+    """The origins in a comma-separated list; the defaults when it is unset or blank.
+
+    Each entry must be a bare origin (scheme://host[:port], no path); a trailing slash
+    is dropped, because browsers send the Origin header without one. "*" allows every
+    origin and is logged as a warning.
+    """
+    entries = [entry.strip() for entry in (value or "").split(",") if entry.strip()]
+    if not entries:
+        return list(DEFAULT_ORIGINS)
+    origins: List[str] = []
+    for entry in entries:
+        if entry == "*":
+            logger.warning("%s=*: every website may open the chat socket.", ORIGINS_ENV)
+            origins.append(entry)
+            continue
+        origin = entry.rstrip("/")
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query or parts.fragment:
+            raise ValueError(
+                f"{ORIGINS_ENV}: {entry!r} is not an origin; write scheme://host[:port], "
+                "e.g. https://diabetes.dk"
+            )
+        origins.append(origin)
+    return list(dict.fromkeys(origins))
+
+
+def clean_metadata(metadata: Any) -> Dict[str, Any]:
+    """Only the metadata the assistant reads, with an allowed value."""
+    if not isinstance(metadata, Mapping):
+        return {}
+    return {key: metadata[key] for key, values in ALLOWED_METADATA.items() if metadata.get(key) in values}
+
+
+class WebchatInput(SocketIOInput):
+    """Rasa's socket.io channel, open only to the websites in WIDGET_ALLOWED_ORIGINS."""
+
+    def __init__(self, *args: Any, allowed_origins: Optional[Iterable[str]] = None, **kwargs: Any) -> None:
+        """Takes SocketIOInput's arguments; `allowed_origins` defaults to WIDGET_ALLOWED_ORIGINS."""
+        super().__init__(*args, **kwargs)
+        if allowed_origins is None:
+            self.allowed_origins = parse_origins(os.environ.get(ORIGINS_ENV))
+        else:
+            self.allowed_origins = parse_origins(",".join(allowed_origins))
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Rasa's blueprint, with the origin allow-list and trimmed metadata."""
+
+        async def on_widget_message(message: UserMessage) -> Any:
+            message.metadata = clean_metadata(message.metadata)
+            return await on_new_message(message)
+
+        blueprint = super().blueprint(on_widget_message)
+        # SocketIOInput.blueprint() has just created self.sio (Rasa keeps it there for
+        # get_output_channel). Engine.IO reads these settings on every request.
+        engine = self.sio.eio
+        engine.cors_allowed_origins = list(self.allowed_origins)
+        engine.transports = list(TRANSPORTS)
+        engine.allow_upgrades = "websocket" in TRANSPORTS
+        # Replaces Rasa's handler for the event (python-socketio keeps one per event).
+        self.sio.on("session_request", handler=self._session_request, namespace=self.namespace)
+        logger.info(
+            "Chat widget socket open to: %s (transports: %s)",
+            ", ".join(self.allowed_origins), ", ".join(TRANSPORTS),
+        )
+        return blueprint
+
+    async def _session_request(self, sid: str, data: Any) -> None:
+        """Rasa's session_request, with the room joined before the confirmation."""
+        proposed = data.get("session_id") if isinstance(data, Mapping) else None
+        if isinstance(proposed, str) and SESSION_ID.fullmatch(proposed):
+            session_id = proposed
+        else:
+            session_id = uuid.uuid4().hex
+        if self.session_persistence:
+            joined = self.sio.enter_room(sid, session_id, namespace=self.namespace)
+            if inspect.isawaitable(joined):  # a coroutine from python-socketio 5.x
+                await joined
+        await self.sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+        logger.debug("Socket %s joined conversation %s.", sid, session_id)
