@@ -5,11 +5,18 @@ them. Their texts live in data/content/replies.yml and never hold a figure.
 """
 from __future__ import annotations
 
+import logging
+from typing import Any, Dict, List, Text
+
 from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import render
-from actions.base import AssistantAction, Message, Reply, button
+from actions.base import AssistantAction, Message, Reply, button, reply_language
 from bot import content, replies
+from bot.helpline import service, store, tickets
+
+logger = logging.getLogger(__name__)
 
 
 def refusal_text(language: str) -> str:
@@ -39,9 +46,35 @@ class ActionRefuseSettings(AssistantAction):
 
 
 class ActionEmergency(AssistantAction):
-    """Call 112 now, and widely accepted first aid; nothing else comes first."""
+    """Call 112 now, and widely accepted first aid; nothing else comes first.
+
+    After the reply, a helpline ticket is opened silently in the background, so that
+    staff can follow up. The conversation is not paused: the person may need the
+    assistant again at once (see docs/helpline.md).
+    """
 
     action_name = "action_emergency"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        events = await super().run(dispatcher, tracker, domain)
+        try:
+            helpline = service.default()
+            draft = tickets.build(
+                tracker,
+                reason=store.EMERGENCY,
+                triage="emergency",
+                language=reply_language(tracker),
+                replies=[m["text"] for m in dispatcher.messages if m.get("text")],
+                pauses_conversation=False,
+                config=helpline.config,
+                texts=replies.default(),
+            )
+            helpline.open_in_background(draft)
+        except Exception as error:  # noqa: BLE001 - the 112 reply goes out whatever happens here
+            logger.error("helpline: emergency ticket not opened (%s)", type(error).__name__)
+        return events
 
     def reply(self, tracker: Tracker, language: str) -> Reply:
         return Reply(

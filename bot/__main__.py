@@ -1,4 +1,4 @@
-"""Command line: `python -m bot chat | eval | content | language | credentials`."""
+"""Command line: `python -m bot chat | eval | content | language | credentials | helpline`."""
 from __future__ import annotations
 
 import argparse
@@ -91,7 +91,17 @@ def credentials(args: argparse.Namespace) -> int:
     return 0
 
 
+def helpline(argv: List[str]) -> int:
+    """Helpline tickets: list | show ID | close ID | serve (bot/helpline/cli.py)."""
+    from bot.helpline import cli
+
+    return cli.main(argv)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["helpline"]:
+        return helpline(argv[1:])  # its own options and sub-commands
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -118,6 +128,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = commands.add_parser("credentials", help="write Rasa's credentials file from the environment")
     p.add_argument("--out", default=".rasa/credentials.yml")
     p.set_defaults(func=credentials)
+
+    commands.add_parser("helpline", help="helpline tickets: list | show ID | close ID | serve (see helpline --help)")
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -27,6 +27,7 @@ trap stop EXIT
 
 "$VENV/bin/rasa" run actions --actions actions --port "$ACTION_PORT" &
 pids+=($!)
+export RASA_URL=${RASA_URL:-http://127.0.0.1:$RASA_PORT}
 WIDGET_PORT=${WIDGET_PORT:-8080}
 export WIDGET_ALLOWED_ORIGINS=${WIDGET_ALLOWED_ORIGINS:-http://127.0.0.1:$WIDGET_PORT,http://localhost:$WIDGET_PORT}
 credentials=$("$VENV/bin/python" -m bot credentials --out .rasa/credentials.yml)
@@ -35,6 +36,12 @@ credentials=$("$VENV/bin/python" -m bot credentials --out .rasa/credentials.yml)
 pids+=($!)
 "$VENV/bin/python" -m bot.widget_server --port "$WIDGET_PORT" --socket-url "http://127.0.0.1:$RASA_PORT" &
 pids+=($!)
+helpline_page="off (set HELPLINE_TOKEN to serve it)"
+if [ -n "${HELPLINE_TOKEN:-}" ]; then
+  "$VENV/bin/python" -m bot helpline serve --port "${HELPLINE_PORT:-8090}" &
+  pids+=($!)
+  helpline_page="http://127.0.0.1:${HELPLINE_PORT:-8090}/"
+fi
 
 echo "Waiting for the assistant to come up on http://127.0.0.1:$RASA_PORT ..."
 for _ in $(seq 1 180); do
@@ -47,6 +54,7 @@ cat <<MSG
 
 The assistant is running.
   Website chat widget:    http://127.0.0.1:$WIDGET_PORT/   (English demo: /en.html)
+  Helpline tickets page:  $helpline_page;  CLI: $VENV/bin/python -m bot helpline list
   Chat in this terminal:  $VENV/bin/python -m bot chat        (in another terminal)
   REST channel:           curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook \\
                             -H 'Content-Type: application/json' -d '{"sender": "me", "message": "hej"}'

@@ -1,9 +1,19 @@
 """Session fixtures: the model is trained once per test session, the servers started once."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from bot.servers import AssistantServers, trained_model_path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def helpline_database(tmp_path_factory):
+    """Tests never write tickets into the real var/helpline.db (unit tests and the test servers)."""
+    os.environ["HELPLINE_DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('helpline')}/helpline.db"
+    os.environ.pop("HELPLINE_WEBHOOK_URL", None)
+    yield
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from actions.language import ActionDetectLanguage
 from actions.referral import ActionHandoff, ActionOutOfScope
 from actions.smalltalk import ActionSmalltalk
 from bot import content, replies
+from bot.helpline import service
 from tests.helpers import earlier_bot_turn, tracker
 
 PAPER = content.load()
@@ -112,7 +113,8 @@ async def test_out_of_scope_says_what_it_can_do_and_where_to_turn(language):
 async def test_handoff_sets_triage_handoff():
     events, texts, _ = await run(ActionHandoff(), tracker("menneske", "ask_human", {"language": "da"}, earlier_bot_turn()))
     assert slots(events)["triage"] == "handoff"
-    assert texts == [TEXTS.text("handoff", "da")]
+    assert texts == [TEXTS.text("handoff", "da", **service.default().config.helpline_values("da"))]
+    assert events[-1]["event"] == "pause"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,46 @@
+"""Resumes a paused conversation through Rasa's HTTP API (the server runs with --enable-api)."""
+from __future__ import annotations
+
+import logging
+from typing import Optional
+from urllib.parse import quote
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+# `resume` lifts the pause. `action_listen` closes the turn the handoff left open, so that
+# the next message starts a normal turn: the guardrail policy and the rules act only on a
+# message that follows action_listen (the pause stopped the turn before it).
+RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+# Rasa (Sanic) matches the conversation id on the raw path and does not percent-decode it,
+# so characters allowed in a path are sent as they are. Ids with other characters (spaces,
+# non-ASCII, ?, #) cannot be addressed through Rasa's HTTP API at all; channel ids
+# (Messenger's digits, the REST channel's or a widget's UUIDs) are fine.
+PATH_SAFE = "/:@!$&'()*+,;=~"
+
+
+class ResumeError(RuntimeError):
+    """Rasa did not resume the conversation (the message names no personal data)."""
+
+
+def resume(
+    rasa_url: str,
+    conversation_id: str,
+    token: Optional[str] = None,
+    timeout: float = 10.0,
+    session: Optional[requests.Session] = None,
+) -> None:
+    """POST {rasa_url}/conversations/<id>/tracker/events with the resume events; raises ResumeError."""
+    url = f"{rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe=PATH_SAFE)}/tracker/events"
+    params = {"token": token} if token else None
+    http = session or requests
+    try:
+        response = http.post(url, json=RESUME_EVENTS, params=params, timeout=timeout)
+    except requests.RequestException as error:
+        raise ResumeError(f"the Rasa server did not answer ({type(error).__name__})") from None
+    if response.status_code in (401, 403):
+        raise ResumeError(f"the Rasa server refused the request (HTTP {response.status_code}): check RASA_TOKEN")
+    if not response.ok:
+        raise ResumeError(f"the Rasa server answered HTTP {response.status_code}")
+    logger.info("helpline: conversation resumed")
