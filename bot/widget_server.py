@@ -17,14 +17,14 @@ import argparse
 import functools
 import logging
 import os
-import signal
 import sys
-import threading
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import List, Optional, Sequence
 from urllib.parse import urlsplit
+
+from bot.serving import serve_until_stopped
 
 logger = logging.getLogger(__name__)
 
@@ -133,17 +133,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     host, port = server.server_address[:2]
 
-    def stop(signum, frame) -> None:  # SIGTERM (make run, the tests) stops it like Ctrl-C
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    print(f"Chat widget demo: http://{host}:{port}/ (socket: {args.socket_url})", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_stopped(server, f"Chat widget demo: http://{host}:{port}/ (socket: {args.socket_url})")
     return 0
 
 

@@ -21,6 +21,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot.helpline import store
 from bot.helpline.service import Helpline
+from bot.serving import serve_until_stopped
 
 logger = logging.getLogger(__name__)
 
@@ -312,10 +313,4 @@ def make(helpline: Helpline, host: str, port: int, token: Optional[str]) -> WSGI
 
 def serve(helpline: Helpline, host: str, port: int, token: Optional[str]) -> None:
     server = make(helpline, host, port, token)
-    print(f"Helpline page on http://{host}:{server.server_port}/ (Ctrl-C stops it)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_stopped(server, f"Helpline page on http://{host}:{server.server_port}/ (Ctrl-C stops it)")
