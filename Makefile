@@ -15,7 +15,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # No telemetry or error reports leave the machine.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test install browser train validate lint eval lock clean
+.PHONY: run test bench install browser train validate lint eval lock clean
 
 run: $(MODEL)
 	scripts/run.sh
@@ -41,6 +41,11 @@ $(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
 	$(RASA) train --config config.yml --domain domain.yml --data $(TRAIN_DATA) \
 		--out models --fixed-model-name assistant
 	@touch $@
+
+# Latency, throughput, memory and training time next to a stock `rasa init` assistant,
+# written to docs/benchmarks.md (needs PostgreSQL and Redis for the two-instance run).
+bench: $(MODEL)
+	$(PY) -m bench
 
 # Scores the guardrail on the development set through the trained assistant.
 eval: $(MODEL)

@@ -79,6 +79,21 @@ def standard_buttons(language: str, follow_up: bool = True) -> List[Dict[str, st
     return found
 
 
+def privacy_note(language: str) -> Message:
+    from bot.privacy.retention import retention_days
+
+    return Message(replies_module.default().text("privacy_note", language, retention_days=str(retention_days())))
+
+
+def opening(reply: Reply, language: str) -> List[Message]:
+    """A session's first reply: intro and privacy note first, or, when the reply must come
+    first (an emergency), the reply and then the privacy note."""
+    if reply.skip_intro:
+        return [*reply.messages, privacy_note(language)]
+    intro = Message(replies_module.default().text("intro", language))
+    return [intro, privacy_note(language), *reply.messages]
+
+
 class AssistantAction(Action):
     """Base class: subclasses build a Reply; this utters it and sets the contract slots."""
 
@@ -96,9 +111,8 @@ class AssistantAction(Action):
         language = reply_language(tracker)
         reply = self.reply(tracker, language)
         messages: Sequence[Message] = reply.messages
-        if not reply.skip_intro and is_first_reply(tracker):
-            intro = Message(replies_module.default().text("intro", language))
-            messages = [intro, *messages]
+        if is_first_reply(tracker):
+            messages = opening(reply, language)
         for message in messages:
             dispatcher.utter_message(text=message.text, buttons=message.buttons or None)
         logger.info("%s: triage=%s topic=%s language=%s", self.name(), reply.triage, reply.topic, language)

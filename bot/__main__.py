@@ -1,7 +1,8 @@
-"""Command line: `python -m bot chat | eval | content | language | credentials | helpline`."""
+"""Command line: `python -m bot serve | actions | chat | eval | content | language | credentials | purge | helpline`."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -91,6 +92,33 @@ def credentials(args: argparse.Namespace) -> int:
     return 0
 
 
+def serve(args: argparse.Namespace) -> int:
+    """Rasa's server (channels + HTTP API), refusing to start unprotected off loopback."""
+    from bot import access, launch
+
+    try:
+        launch.serve_rasa(args.model, args.port, args.interface, args.credentials, args.endpoints)
+    except access.AccessError as error:
+        print(error, file=sys.stderr)
+        return error.code
+    return 0
+
+
+def actions(args: argparse.Namespace) -> int:
+    """The action server, on loopback unless ACTION_HOST says otherwise."""
+    from bot import launch
+
+    launch.serve_actions(args.port)
+    return 0
+
+
+def purge(args: argparse.Namespace) -> int:
+    """Deletes conversations and helpline tickets older than the retention period."""
+    from bot.privacy import retention
+
+    return retention.main(args.older_than, dry_run=args.dry_run)
+
+
 def helpline(argv: List[str]) -> int:
     """Helpline tickets: list | show ID | close ID | serve (bot/helpline/cli.py)."""
     from bot.helpline import cli
@@ -104,6 +132,24 @@ def main(argv: Optional[List[str]] = None) -> int:
         return helpline(argv[1:])  # its own options and sub-commands
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("serve", help="start Rasa's server (needs RASA_TOKEN off loopback)")
+    p.add_argument("--model", default="models/assistant.tar.gz")
+    p.add_argument("--port", type=int, default=5005)
+    p.add_argument("--interface", default=os.environ.get("RASA_INTERFACE") or "127.0.0.1")
+    p.add_argument("--credentials", default=".rasa/credentials.yml")
+    p.add_argument("--endpoints", default="endpoints.yml")
+    p.set_defaults(func=serve)
+
+    p = commands.add_parser("actions", help="start the action server (loopback unless ACTION_HOST is set)")
+    p.add_argument("--port", type=int, default=5055)
+    p.set_defaults(func=actions)
+
+    p = commands.add_parser("purge", help="delete conversations and tickets older than the retention period")
+    p.add_argument("--older-than", type=int, metavar="DAYS",
+                   help="age in days (default: RETENTION_DAYS or config/privacy.yml)")
+    p.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    p.set_defaults(func=purge)
 
     p = commands.add_parser("chat", help="chat with the running assistant in the terminal")
     p.add_argument("--url", default=DEFAULT_URL)

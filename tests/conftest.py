@@ -10,10 +10,14 @@ from bot.servers import AssistantServers, trained_model_path
 
 @pytest.fixture(scope="session", autouse=True)
 def helpline_database(tmp_path_factory):
-    """Tests never write tickets into the real var/helpline.db (unit tests and the test servers)."""
-    os.environ["HELPLINE_DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('helpline')}/helpline.db"
-    os.environ.pop("HELPLINE_WEBHOOK_URL", None)
-    yield
+    """Tests never write into the real var/ databases (unit tests and the test servers):
+    tickets and conversations go to SQLite files of this session, locks stay in memory."""
+    folder = tmp_path_factory.mktemp("databases")
+    os.environ["HELPLINE_DATABASE_URL"] = f"sqlite:///{folder}/helpline.db"
+    os.environ["TRACKER_STORE_URL"] = f"sqlite:///{folder}/conversations.db"
+    for name in ("HELPLINE_WEBHOOK_URL", "LOCK_STORE_URL", "RASA_TOKEN", "RASA_JWT_SECRET", "RETENTION_DAYS"):
+        os.environ.pop(name, None)
+    yield folder
 
 
 @pytest.fixture(scope="session")

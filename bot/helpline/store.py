@@ -209,6 +209,18 @@ class TicketStore:
         """A newer summary and transcript for an open ticket (the same incident, later)."""
         self._update(ticket_id, summary=summary, transcript=transcript)
 
+    def delete_created_before(self, cutoff: datetime, dry_run: bool = False) -> Dict[str, int]:
+        """Deletes tickets created before `cutoff` (retention); counts them, and the open ones among them."""
+        old = self.table.c.created_at < cutoff
+        with self.engine.begin() as connection:
+            total = connection.execute(sa.select(sa.func.count()).where(old)).scalar() or 0
+            still_open = connection.execute(
+                sa.select(sa.func.count()).where(old, self.table.c.status == OPEN)
+            ).scalar() or 0
+            if not dry_run:
+                connection.execute(self.table.delete().where(old))
+        return {"tickets": int(total), "open_tickets": int(still_open)}
+
     def dispose(self) -> None:
         with self._lock:
             if self._engine is not None:

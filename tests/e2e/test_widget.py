@@ -160,7 +160,7 @@ def test_messages_are_shown_as_text_never_as_html(page, widget_server, webchat_a
     bot_text = '<b>Fed skrift</b> <i>kursiv</i> <script>window.injected=3</script><img src=x onerror="window.injected=4">'
     response = requests.post(
         f"{webchat_assistant.url}/conversations/{sender}/tracker/events",
-        params={"output_channel": "latest", "execute_side_effects": "true"},
+        params={"output_channel": "latest", "execute_side_effects": "true", **webchat_assistant.api_params()},
         json=[{"event": "bot", "text": bot_text}],
         timeout=30,
     )

@@ -97,6 +97,7 @@ def helpline_cli(servers, *args):
         "PYTHONPATH": str(ROOT),
         "HELPLINE_DATABASE_URL": f"sqlite:///{servers.database}",
         "RASA_URL": servers.url,
+        "RASA_TOKEN": servers.token,
     }
     return subprocess.run(
         [sys.executable, "-m", "bot", "helpline", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120

@@ -1,0 +1,1 @@
+"""Where conversations live: Rasa's SQL tracker store (SQLite or PostgreSQL), the Redis lock store."""
