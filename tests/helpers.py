@@ -49,3 +49,16 @@ def earlier_bot_turn() -> List[Dict[str, Any]]:
         {"event": "user", "text": "hej"},
         {"event": "bot", "text": "Hej"},
     ]
+
+
+def require_service(available: bool, what: str) -> None:
+    """Skips a test whose service is absent, except on CI (CI=true), where that must fail."""
+    import os
+
+    import pytest
+
+    if available:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} is not reachable, and CI=true requires it")
+    pytest.skip(f"{what} is not reachable")
