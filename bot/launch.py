@@ -46,6 +46,9 @@ def serve_rasa(model: str, port: int, interface: str, credentials: str, endpoint
         )
     from rasa.__main__ import main
 
+    from bot import rasa_patches
+
+    rasa_patches.apply()
     sys.argv = ["rasa", *arguments]
     main()
 

@@ -11,6 +11,11 @@ What it adds to Rasa's channel (docs/messenger.md):
 * The body is checked before anything is processed: not JSON, or not a Messenger page
   webhook (`object: page`, `entry[].messaging[]` with `sender.id`) is a 400. Nothing the
   request holds can make the handler answer 500.
+* Typed text goes through bot.channels.input_text, as on every channel: cleaned
+  (controls, bidi overrides, BOM removed; NFC); an empty message or one over 2,000
+  characters is answered through the Send API without reaching Rasa (the too-long reply
+  starts with 112). When the assistant fails on a message, the person gets an apology
+  that names 112, and only the exception's class is logged.
 * Every messaging event of a batch is handled (Rasa's stops at the first one), Meta's
   redeliveries (same message id) are answered once, echoes of the page's own messages
   are ignored.
@@ -43,6 +48,8 @@ from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.channels import input_text
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +106,7 @@ def parse_payload(body: bytes) -> Dict[Text, Any]:
     """
     try:
         payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         raise PayloadError("the body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise PayloadError("the body must be a JSON object")
@@ -136,8 +143,9 @@ def messaging_events(payload: Dict[Text, Any]) -> Iterable[Dict[Text, Any]]:
 
 
 def event_text(event: Dict[Text, Any]) -> Optional[Text]:
-    """What the person sent, as text for Rasa: a quick reply's payload, the typed text, or
-    a postback's payload. None for anything else (attachments, reads, deliveries, echoes)."""
+    """What the person sent, as text for Rasa: a quick reply's payload, the typed text (even
+    blank: input_text answers that), or a postback's payload. None for anything else
+    (attachments, reads, deliveries, echoes)."""
     message = event.get("message")
     if isinstance(message, dict):
         if message.get("is_echo"):
@@ -146,7 +154,7 @@ def event_text(event: Dict[Text, Any]) -> Optional[Text]:
         if isinstance(quick_reply, dict) and isinstance(quick_reply.get("payload"), str) and quick_reply["payload"]:
             return quick_reply["payload"]
         text = message.get("text")
-        return text if isinstance(text, str) and text.strip() else None
+        return text if isinstance(text, str) else None
     postback = event.get("postback")
     if isinstance(postback, dict):
         payload = postback.get("payload")
@@ -533,12 +541,18 @@ class SecureFacebookInput(FacebookInput):
         await out_channel.send_action(sender_id, "mark_seen")
         await out_channel.send_action(sender_id, "typing_on")
         try:
+            checked = input_text.check(text)
+            if not checked.ok:
+                logger.info("Messenger: message answered without the assistant (%s).", checked.reason)
+                await out_channel.send_text_message(sender_id, checked.reply)
+                return
             await on_new_message(
-                UserMessage(text, out_channel, sender_id, input_channel=self.name(), message_id=message_id,
+                UserMessage(checked.text, out_channel, sender_id, input_channel=self.name(), message_id=message_id,
                             metadata=metadata)
             )
-        except Exception:
-            logger.exception("Messenger: the assistant failed on a message.")
+        except Exception as error:
+            input_text.log_failure(self.name(), error)
+            await out_channel.send_text_message(sender_id, input_text.error_reply())
         finally:
             await out_channel.send_action(sender_id, "typing_off")
 

@@ -23,6 +23,16 @@ Two repairs of Rasa 3.6's channel for the versions this project runs:
   On Python 3.11 the socket therefore offers HTTP long-polling only (no upgrade is
   advertised, a WebSocket request gets 400); on Python 3.10 it offers both.
 
+Every message goes through bot.channels.input_text first (the rules all channels share):
+the text is cleaned (controls, bidi overrides, BOM removed; NFC), and an empty message
+or one over 2,000 characters is answered on the socket without reaching Rasa (the
+too-long reply starts with 112). Rasa's own message handler is replaced because it
+crashed on anything but a dict with a string (`data.get` on a list, `json.loads` on bad
+metadata) and passed any size of text to the NLU. Engine.IO refuses a polling POST over
+MAX_SOCKET_BYTES (its default, made explicit: 1 MB) with a 400 and closes that socket;
+the server carries on. When the assistant fails on a message, the page gets an apology
+that names 112 instead of silence.
+
 The widget sends the page language as `customData` (`metadata_key` in
 credentials.yml). Rasa's handler passes that dict as the message metadata; here it
 is trimmed to the keys the assistant reads (`language`: "da" or "en"), so a page
@@ -39,6 +49,7 @@ credentials.yml:
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import os
 import re
@@ -48,8 +59,10 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Opti
 from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
+
+from bot.channels import input_text
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +74,9 @@ ALLOWED_METADATA = {"language": ("da", "en")}
 TRANSPORTS = ("polling", "websocket") if sys.version_info < (3, 11) else ("polling",)
 # What a page may propose as its conversation ID (the widget makes 32 random hex digits).
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,128}")
+# Engine.IO's own default, made explicit: a polling POST over this is refused (400) and
+# its socket closed. Anything smaller that is over 2,000 characters gets the too-long reply.
+MAX_SOCKET_BYTES = 1_000_000
 
 
 def parse_origins(value: Optional[str]) -> List[str]:
@@ -92,6 +108,11 @@ def parse_origins(value: Optional[str]) -> List[str]:
 
 def clean_metadata(metadata: Any) -> Dict[str, Any]:
     """Only the metadata the assistant reads, with an allowed value."""
+    if isinstance(metadata, str):  # Rasa's channel accepts metadata as a JSON string too
+        try:
+            metadata = json.loads(metadata)
+        except (ValueError, RecursionError):
+            return {}
     if not isinstance(metadata, Mapping):
         return {}
     return {key: metadata[key] for key, values in ALLOWED_METADATA.items() if metadata.get(key) in values}
@@ -122,8 +143,14 @@ class WebchatInput(SocketIOInput):
         engine.cors_allowed_origins = list(self.allowed_origins)
         engine.transports = list(TRANSPORTS)
         engine.allow_upgrades = "websocket" in TRANSPORTS
-        # Replaces Rasa's handler for the event (python-socketio keeps one per event).
+        engine.max_http_buffer_size = MAX_SOCKET_BYTES
+        # Replace Rasa's handlers for these events (python-socketio keeps one per event).
         self.sio.on("session_request", handler=self._session_request, namespace=self.namespace)
+
+        async def user_message(sid: str, data: Any) -> None:
+            await self._user_message(sid, data, on_widget_message)
+
+        self.sio.on(self.user_message_evt, handler=user_message, namespace=self.namespace)
         logger.info(
             "Chat widget socket open to: %s (transports: %s)",
             ", ".join(self.allowed_origins), ", ".join(TRANSPORTS),
@@ -143,3 +170,30 @@ class WebchatInput(SocketIOInput):
                 await joined
         await self.sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
         logger.debug("Socket %s joined conversation %s.", sid, session_id)
+
+    async def _user_message(self, sid: str, data: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """Rasa's handle_message, for any data a page may send: checked, cleaned, never raising."""
+        if not isinstance(data, Mapping):
+            logger.info("Socket %s sent a message that is not an object; ignored.", sid)
+            return
+        if self.session_persistence:
+            sender_id = data.get("session_id")
+            if not isinstance(sender_id, str) or not sender_id.strip() or len(sender_id) > 128:
+                logger.warning("Socket %s sent a message without a valid session_id; ignored.", sid)
+                return
+        else:
+            sender_id = sid
+        output = SocketIOOutput(self.sio, self.bot_message_evt)
+        metadata = clean_metadata(data.get(self.metadata_key))
+        checked = input_text.check(data.get("message"), prior=metadata.get("language"))
+        if not checked.ok:
+            logger.info("Widget: message answered without the assistant (%s).", checked.reason)
+            await output.send_text_message(sender_id, checked.reply)
+            return
+        try:
+            await on_new_message(
+                UserMessage(checked.text, output, sender_id, input_channel=self.name(), metadata=metadata)
+            )
+        except Exception as error:
+            input_text.log_failure(self.name(), error)
+            await output.send_text_message(sender_id, input_text.error_reply())

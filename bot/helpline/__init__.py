@@ -1,6 +1,5 @@
 """Helpline triage and handoff tickets.
 
-- redact.py    `redact(text)`: CPR numbers, phone numbers, e-mail addresses out of free text
 - config.py    config/helpline.yml and the environment (HELPLINE_*, RASA_URL, RASA_TOKEN)
 - tickets.py   a redacted ticket from a conversation (triage, language, topic, summary, transcript)
 - store.py     tickets in SQL: SQLite by default, PostgreSQL by URL (SQLAlchemy Core)
@@ -9,5 +8,5 @@
 - service.py   opening (store + webhook) and closing (store + resume) tickets
 - web.py       the staff page; cli.py: `python -m bot helpline list|show|close|serve`
 
-See docs/helpline.md.
+Redaction (`redact(text)`) lives in bot/privacy/redact.py. See docs/helpline.md.
 """

@@ -6,7 +6,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from bot.helpline import store
 from bot.helpline.config import HelplineConfig
-from bot.helpline.redact import redact
+from bot.privacy.redact import redact
 
 HANDOFF_TRIAGE = "handoff"
 REFUSED_TRIAGE = "settings_refused"

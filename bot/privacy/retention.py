@@ -35,7 +35,7 @@ def retention_days(env: Optional[Mapping[str, str]] = None) -> int:
     try:
         days = int(raw)
     except (TypeError, ValueError):
-        raise SystemExit(f"{ENV_DAYS} / config/privacy.yml retention_days must be a whole number of days, not {raw!r}")
+        raise SystemExit(f"{ENV_DAYS} / config/privacy.yml retention_days must be a whole number of days, not {raw!r}") from None
     if days < 1:
         raise SystemExit(f"The retention period must be at least 1 day, not {days}")
     return days

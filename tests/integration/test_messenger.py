@@ -268,10 +268,23 @@ def test_a_signature_with_the_wrong_secret_or_sha1_only_is_refused(servers, grap
 
 
 def test_invalid_json_and_non_messenger_json_are_400(servers, graph):
-    for body in (b'{"object": "page", "entry": [', b'{"object": "page", "data": []}'):
+    invalid_utf8 = webhook(new_psid(), "hej").replace(b'"hej"', b'"h\xffj"')
+    for body in (b'{"object": "page", "entry": [', b'{"object": "page", "data": []}', invalid_utf8, b"[" * 100_000):
         answer = post(servers, body, {"X-Hub-Signature-256": sign(body)})
         assert answer.status_code == 400 and answer.json()["error"]
     assert post(servers, b"not json at all").status_code == 403  # unsigned: refused before it is read
+
+
+def test_blank_and_too_long_messages_are_answered_without_the_assistant(servers, graph):
+    from bot.channels import input_text
+
+    sender = new_psid()
+    assert texts(say(servers, graph, sender, " \n ")) == [input_text.empty_reply()]
+    (too_long,) = texts(say(servers, graph, sender, "Hvad mener I om looping? " * 400))  # 10,000 characters
+    assert too_long.startswith("Er nogen i akut fare, så ring 112") and "2.000" in too_long
+    assert user_events(servers, sender) == []  # neither reached the conversation
+    said = texts(say(servers, graph, sender, "hej\x00\u202e med dig 🙂"))
+    assert said and user_events(servers, sender)[-1]["text"] == "hej med dig 🙂"
 
 
 def test_a_redelivered_message_is_answered_once(servers, graph):

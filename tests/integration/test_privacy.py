@@ -100,7 +100,7 @@ def talk_widget(servers, texts):
             start = len(received)
             client.emit("user_uttered", {"message": text, "session_id": session_id})
             with bot_said:
-                bot_said.wait_for(lambda: len(received) > start, timeout=60)
+                bot_said.wait_for(lambda start=start: len(received) > start, timeout=60)
             # the rest of the turn's messages follow within moments
             with bot_said:
                 while bot_said.wait(timeout=3):

@@ -48,7 +48,16 @@ async def test_the_first_reply_introduces_the_assistant_with_no_advice_and_112()
     events, texts, _ = await run(ActionAnswerTopic(), tracker("hvad er looping", "ask_what_is_looping", {"language": "da"}))
     assert texts[0] == TEXTS.text("intro", "da")
     assert "ingen råd om indstillinger" in texts[0] and "ring 112" in texts[0]
-    assert PAPER.topic("what_is_looping").lead[0].text["da"] in texts[1]
+    assert texts[1] == TEXTS.text("privacy_note", "da", retention_days="30")
+    assert PAPER.topic("what_is_looping").lead[0].text["da"] in texts[2]
+
+
+async def test_the_privacy_note_states_the_configured_retention(monkeypatch):
+    monkeypatch.setenv("RETENTION_DAYS", "14")
+    _, texts, _ = await run(ActionAnswerTopic(), tracker("what is looping", "ask_what_is_looping", {"language": "en"}))
+    assert texts[1] == TEXTS.text("privacy_note", "en", retention_days="14")
+    assert "kept for up to 14 days" in texts[1]
+
 
 
 async def test_later_replies_do_not_repeat_the_introduction():
@@ -132,9 +141,9 @@ async def test_smalltalk(intent, language, expected):
     assert slots(events)["triage"] == "smalltalk" and slots(events)["topic"] is None
 
 
-async def test_a_first_greeting_is_answered_by_the_introduction_alone():
+async def test_a_first_greeting_is_answered_by_the_introduction_and_the_privacy_note():
     _, texts, _ = await run(ActionSmalltalk(), tracker("hello", "greet", {"language": "en"}))
-    assert texts == [TEXTS.text("intro", "en")]
+    assert texts == [TEXTS.text("intro", "en"), TEXTS.text("privacy_note", "en", retention_days="30")]
 
 
 @pytest.mark.parametrize(

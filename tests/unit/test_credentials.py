@@ -10,7 +10,8 @@ SECRETS = {"FACEBOOK_VERIFY_TOKEN": "v", "FACEBOOK_APP_SECRET": "s", "FACEBOOK_P
 
 def test_without_secrets_only_the_channels_that_need_none_are_on():
     built = credentials.build({})
-    assert "rest" in built
+    assert "bot.channels.rest.SafeRestInput" in built  # the REST channel, hardened (still /webhooks/rest/)
+    assert "rest" not in built  # Rasa's own REST channel would take the same URL
     assert credentials.MESSENGER_CHANNEL not in built
 
 
@@ -27,3 +28,12 @@ def test_the_written_file_is_private(tmp_path):
 def test_the_repo_file_holds_no_secret():
     text = credentials.BASE.read_text(encoding="utf-8")
     assert "page-access-token:" not in text and "secret:" not in text
+
+
+def test_the_rest_channel_keeps_its_url():
+    from rasa.core.channels.channel import InputChannel
+
+    from bot.channels.rest import SafeRestInput
+
+    channel = SafeRestInput.from_credentials(credentials.build({})["bot.channels.rest.SafeRestInput"])
+    assert isinstance(channel, InputChannel) and channel.url_prefix() == "rest"

@@ -77,7 +77,8 @@ async def test_a_request_for_a_person_opens_a_ticket_says_what_happens_next_and_
 
 async def test_the_first_reply_still_introduces_the_assistant(helpline):
     _, texts, _ = await run(ActionHandoff(), tracker(REQUEST, "ask_human", {"language": "da"}))
-    assert texts[0] == TEXTS.text("intro", "da") and len(texts) == 2
+    assert texts[0] == TEXTS.text("intro", "da") and len(texts) == 3
+    assert texts[1] == TEXTS.text("privacy_note", "da", retention_days="30")
 
 
 async def test_a_person_after_a_refusal_records_the_refusal_and_the_refused_question(helpline):
@@ -121,12 +122,12 @@ async def test_when_no_ticket_can_be_stored_the_person_gets_the_contact_details_
 async def test_an_emergency_reply_is_unchanged_and_a_ticket_is_opened_silently(helpline, language, first_line):
     text = "min søn har kramper og vi kan ikke vække ham, han er på 12345678"
     events, texts, _ = await run(ActionEmergency(), tracker(text, "emergency", {"language": language}))
-    assert texts == [TEXTS.text("emergency", language)]
+    assert texts == [TEXTS.text("emergency", language), TEXTS.text("privacy_note", language, retention_days="30")]
     assert texts[0].startswith(first_line)
     assert not paused(events) and slots(events)["triage"] == "emergency"
     [ticket] = helpline.store.list()
     assert (ticket.reason, ticket.triage, ticket.language, ticket.pauses_conversation) == ("emergency", "emergency", language, False)
-    assert ticket.transcript[-1] == {"speaker": "bot", "text": texts[0], "time": ticket.transcript[-1]["time"]}
+    assert [(entry["speaker"], entry["text"]) for entry in ticket.transcript[-2:]] == [("bot", text) for text in texts]
     assert "[phone]" in ticket.transcript[0]["text"] and "12345678" not in repr(ticket.as_dict())
 
 
@@ -142,7 +143,7 @@ async def test_a_second_emergency_message_updates_the_open_emergency_ticket(help
 async def test_an_emergency_reply_goes_out_even_when_the_store_is_down(helpline):
     helpline.store = BrokenStore(helpline.config.database_url)
     events, texts, _ = await run(ActionEmergency(), tracker("han er bevidstløs", "emergency", {"language": "da"}))
-    assert texts == [TEXTS.text("emergency", "da")] and slots(events)["triage"] == "emergency"
+    assert texts[0] == TEXTS.text("emergency", "da") and slots(events)["triage"] == "emergency"
 
 
 def test_the_transcript_is_the_current_session_capped_and_timed_in_utc():

@@ -328,6 +328,58 @@ async def test_an_oversized_body_is_refused(bot):
     assert status == 413 and agent.messages == []
 
 
+# --- bad input (bot/channels/input_text.py) -----------------------------------------------
+
+
+async def test_a_blank_message_gets_the_bilingual_reply_and_does_not_reach_the_agent(bot):
+    from bot.channels import input_text
+
+    url, agent, _, graph = bot
+    body = webhook_body(event(sender="31", text=" \n\t\u200b"))
+    assert (await post(url, body, {"X-Hub-Signature-256": sign(body)}))[0] == 200
+    assert agent.messages == []
+    assert [m["message"]["text"] for m in graph.messages()] == [input_text.empty_reply()]
+    assert [c["json"].get("sender_action") for c in graph.calls][-1] == "typing_off"
+
+
+async def test_a_too_long_message_gets_112_first_and_does_not_reach_the_agent(bot):
+    url, agent, _, graph = bot
+    body = webhook_body(event(sender="32", text="Hvad mener I om looping? " * 400))  # 10,000 characters
+    assert (await post(url, body, {"X-Hub-Signature-256": sign(body)}))[0] == 200
+    assert agent.messages == []
+    (sent,) = graph.messages()
+    assert sent["message"]["text"].startswith("Er nogen i akut fare, så ring 112") and "2.000" in sent["message"]["text"]
+
+
+async def test_control_characters_are_removed_and_emoji_rtl_html_pass_as_text(bot):
+    url, agent, _, _ = bot
+    texts = ["\u202ehej\x00 med\x1b dig", "🙂👍🏽", "مرحبا", "<script>alert(1)</script>", "'; DROP TABLE events; --"]
+    body = webhook_body(*[event(sender="33", text=text) for text in texts])
+    assert (await post(url, body, {"X-Hub-Signature-256": sign(body)}))[0] == 200
+    assert [m.text for m in agent.messages] == ["hej med dig"] + texts[1:]
+
+
+async def test_a_failing_agent_gets_the_person_the_apology(bot, caplog):
+    from bot.channels import input_text
+
+    url, agent, _, graph = bot
+    agent.fail = True
+    body = webhook_body(event(sender="34", text="min søn er bevidstløs"))
+    assert (await post(url, body, {"X-Hub-Signature-256": sign(body)}))[0] == 200
+    assert graph.messages()[-1]["message"]["text"] == input_text.error_reply()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "RuntimeError" in logged and "bevidstløs" not in logged
+
+
+@pytest.mark.parametrize("body", [b'{"object": "page", "entry": [{"messaging": [\xff]}]}', b"\xc3\x28", b"{" * 2000, b"[" * 100_000],
+                         ids=["invalid-utf8-in-json", "invalid-utf8", "unclosed", "nested-too-deep"])
+async def test_invalid_utf8_and_broken_json_signed_are_400(bot, body):
+    url, agent, _, graph = bot
+    status, text = await post(url, body, {"X-Hub-Signature-256": sign(body)})
+    assert status == 400 and "not valid JSON" in json.loads(text)["error"]
+    assert agent.messages == [] and graph.calls == []
+
+
 # --- the verification handshake ----------------------------------------------------------
 
 

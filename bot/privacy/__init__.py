@@ -1,0 +1,1 @@
+"""Personal data: redaction before anything is stored or logged, retention."""
