@@ -2,8 +2,8 @@
 
 After every user message the tracker holds `language`, `triage` and `topic`
 (the helpline and the evaluation read them). Each reply action says what it
-answers through a `Reply`; this base class utters it and sets those slots, so no
-action can forget them.
+answers through a `Reply`; this base class decides the language, utters the reply
+and sets those slots, so no action can forget them.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import replies as replies_module
+from bot import language as language_module
 from bot.language import DEFAULT_LANGUAGE, normalise
 
 logger = logging.getLogger(__name__)
@@ -48,8 +49,17 @@ class Reply:
 
 
 def reply_language(tracker: Tracker) -> str:
-    """The language slot set for this message by action_detect_language."""
-    return normalise(tracker.get_slot("language")) or DEFAULT_LANGUAGE
+    """The language to answer this message in (bot/language.py): the message's own, else
+    the conversation's, else the page's (metadata.language). Decided here, in the reply
+    action, rather than by a slot-mapping action: that saved a round trip to the action
+    server on every turn (docs/benchmarks.md)."""
+    message = tracker.latest_message or {}
+    decision = language_module.default().resolve(
+        message.get("text"),
+        previous=normalise(tracker.get_slot("language")),
+        prior=(message.get("metadata") or {}).get("language"),
+    )
+    return decision.language or DEFAULT_LANGUAGE
 
 
 def effective_intent(tracker: Tracker) -> Optional[str]:

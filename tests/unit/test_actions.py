@@ -6,7 +6,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import ActionAnswerTopic, ActionFollowUp
-from actions.language import ActionDetectLanguage
+from actions.base import reply_language
 from actions.referral import ActionHandoff, ActionOutOfScope
 from actions.smalltalk import ActionSmalltalk
 from bot import content, replies
@@ -108,10 +108,14 @@ async def test_a_follow_up_with_nothing_to_follow_asks_what_to_tell_more_about()
     assert slots(events)["triage"] == "smalltalk" and slots(events)["topic"] is None
 
 
+WEATHER = {"da": "hvad er vejret i morgen", "en": "what is the weather tomorrow"}
+
+
 @pytest.mark.parametrize("language", ["da", "en"])
 async def test_out_of_scope_says_what_it_can_do_and_where_to_turn(language):
     events, texts, messages = await run(
-        ActionOutOfScope(), tracker("hvad er vejret", "out_of_scope", {"language": language}, earlier_bot_turn())
+        ActionOutOfScope(),
+        tracker(WEATHER[language], "out_of_scope", {"language": language}, earlier_bot_turn()),
     )
     assert slots(events)["triage"] == "out_of_scope" and slots(events)["topic"] is None
     assert "112" in texts[0]
@@ -156,7 +160,10 @@ async def test_a_first_greeting_is_answered_by_the_introduction_and_the_privacy_
         ("svar på dansk", "en", {}, "da"),
     ],
 )
-async def test_detect_language_sets_the_language_slot(text, previous, metadata, expected):
-    events, texts, _ = await run(ActionDetectLanguage(), tracker(text, None, {"language": previous}, metadata=metadata))
-    assert events == [SlotSet("language", expected)]
-    assert texts == []
+async def test_every_reply_decides_and_sets_the_language(text, previous, metadata, expected):
+    earlier = earlier_bot_turn() if previous else None
+    state = {"language": previous}
+    assert reply_language(tracker(text, None, state, earlier, metadata=metadata)) == expected
+    events, texts, _ = await run(ActionOutOfScope(), tracker(text, "out_of_scope", state, earlier, metadata=metadata))
+    assert SlotSet("language", expected) in events
+    assert texts[-1] == TEXTS.text("out_of_scope", expected)

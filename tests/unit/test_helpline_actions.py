@@ -53,12 +53,18 @@ def paused(events):
 
 
 REQUEST = "jeg vil gerne tale med et menneske, mit nummer er 12345678 og min mail er a@b.dk"
+# The reply language is the message's own (actions/base.py), so each language has its text.
+REQUESTS = {"da": REQUEST, "en": "I would like to talk to a human, my number is 12345678 and my mail is a@b.dk"}
+EMERGENCIES = {
+    "da": "min søn har kramper og vi kan ikke vække ham, han er på 12345678",
+    "en": "my son is having seizures and we cannot wake him, he is on 12345678",
+}
 
 
 @pytest.mark.parametrize("language", ["da", "en"])
 async def test_a_request_for_a_person_opens_a_ticket_says_what_happens_next_and_pauses(helpline, language):
     state = {"language": language, "triage": None, "last_topic": "responsibility"}
-    events, texts, _ = await run(ActionHandoff(), tracker(REQUEST, "ask_human", state, earlier_bot_turn()))
+    events, texts, _ = await run(ActionHandoff(), tracker(REQUESTS[language], "ask_human", state, earlier_bot_turn()))
     assert texts == [TEXTS.text("handoff", language, opening_hours=HOURS[language], contact=CONTACT[language])]
     assert HOURS[language] in texts[0] and CONTACT[language] in texts[0] and "112" in texts[0]
     assert slots(events)["triage"] == "handoff" and paused(events)
@@ -69,7 +75,7 @@ async def test_a_request_for_a_person_opens_a_ticket_says_what_happens_next_and_
     assert ticket.summary.startswith(TEXTS.text("helpline.summary.requested", "da"))
     assert "[phone]" in ticket.summary and "[email]" in ticket.summary
     assert [line["speaker"] for line in ticket.transcript] == ["user", "bot", "user", "bot"]
-    assert ticket.transcript[2]["text"] == "jeg vil gerne tale med et menneske, mit nummer er [phone] og min mail er [email]"
+    assert ticket.transcript[2]["text"] == REQUESTS[language].replace("12345678", "[phone]").replace("a@b.dk", "[email]")
     assert ticket.transcript[3]["text"] == texts[0]
     stored = repr(ticket.as_dict())
     assert "12345678" not in stored and "a@b.dk" not in stored
@@ -112,7 +118,7 @@ async def test_a_refusal_in_an_earlier_session_does_not_count(helpline):
 
 async def test_when_no_ticket_can_be_stored_the_person_gets_the_contact_details_and_no_pause(helpline):
     helpline.store = BrokenStore(helpline.config.database_url)
-    events, texts, _ = await run(ActionHandoff(), tracker(REQUEST, "ask_human", {"language": "en"}, earlier_bot_turn()))
+    events, texts, _ = await run(ActionHandoff(), tracker(REQUESTS["en"], "ask_human", {"language": "en"}, earlier_bot_turn()))
     assert texts == [TEXTS.text("helpline.unavailable", "en", opening_hours=HOURS["en"], contact=CONTACT["en"])]
     assert CONTACT["en"] in texts[0] and "112" in texts[0]
     assert not paused(events) and slots(events)["triage"] == "handoff"
@@ -120,8 +126,7 @@ async def test_when_no_ticket_can_be_stored_the_person_gets_the_contact_details_
 
 @pytest.mark.parametrize("language, first_line", [("da", "Ring 112 nu."), ("en", "Call 112 now.")])
 async def test_an_emergency_reply_is_unchanged_and_a_ticket_is_opened_silently(helpline, language, first_line):
-    text = "min søn har kramper og vi kan ikke vække ham, han er på 12345678"
-    events, texts, _ = await run(ActionEmergency(), tracker(text, "emergency", {"language": language}))
+    events, texts, _ = await run(ActionEmergency(), tracker(EMERGENCIES[language], "emergency", {"language": language}))
     assert texts == [TEXTS.text("emergency", language), TEXTS.text("privacy_note", language, retention_days="30")]
     assert texts[0].startswith(first_line)
     assert not paused(events) and slots(events)["triage"] == "emergency"
