@@ -55,7 +55,7 @@ validate: install
 	$(RASA) data validate --config config.yml --domain domain.yml --data $(TRAIN_DATA) --fail-on-warnings
 
 lint: install
-	$(VENV)/bin/ruff check bot actions policy tests
+	$(VENV)/bin/ruff check bot actions policy tests bench
 
 # Re-resolves the lock files from requirements/base.in (needs PyPI, python3.11 and python3.10).
 lock:

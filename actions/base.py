@@ -15,8 +15,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import replies as replies_module
 from bot import language as language_module
+from bot import replies as replies_module
 from bot.language import DEFAULT_LANGUAGE, normalise
 
 logger = logging.getLogger(__name__)

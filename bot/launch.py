@@ -16,6 +16,10 @@ from bot import access
 logger = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
+# Sanic buffers a request body up to this size before any handler sees it (its default is
+# 100 MB). The channels refuse bodies over 64 KiB with a clear error of their own
+# (bot/channels/rest.py); this caps what a client can make the server hold in memory.
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
 
 def rasa_arguments(
@@ -44,6 +48,7 @@ def serve_rasa(model: str, port: int, interface: str, credentials: str, endpoint
             f"({interface}). Set {access.TOKEN_VARIABLE} to require one.",
             file=sys.stderr,
         )
+    os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_REQUEST_BYTES))
     from rasa.__main__ import main
 
     from bot import rasa_patches

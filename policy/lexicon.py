@@ -44,13 +44,20 @@ class Text:
         return self.folded, self.lemmas
 
 
+# spaCy refuses texts over 1,000,000 characters. The channels never pass more than 2,000
+# (bot/channels/input_text.py); past this length only the folded text is matched, which
+# still sees every phrase, and the lemmas cover the beginning.
+MAX_LEMMATISED_CHARS = 100_000
+
+
 def prepare(raw: str) -> Text:
     folded = fold(raw)
     danish, _ = nlp.danish()
     english = nlp.english()
     lemma_words: List[str] = []
+    head = raw[:MAX_LEMMATISED_CHARS].lower()
     for pipeline in (danish, english):
-        lemma_words.append(" ".join(fold(token.lemma_ or token.text) for token in pipeline(raw.lower())))
+        lemma_words.append(" ".join(fold(token.lemma_ or token.text) for token in pipeline(head)))
     return Text(raw=raw, folded=folded, lemmas=" | ".join(lemma_words))
 
 

@@ -127,6 +127,19 @@ def test_a_1_mb_body_is_413_with_a_clear_error(assistant):
     assert_follow_up_is_answered(assistant, sender)
 
 
+def test_a_body_over_the_servers_limit_is_refused_before_it_is_read(assistant):
+    """Bodies over MAX_REQUEST_BYTES never reach a handler: Sanic answers 413 itself."""
+    from bot.launch import MAX_REQUEST_BYTES
+
+    response = requests.post(
+        assistant.url + "/webhooks/rest/webhook", data=b"x" * (MAX_REQUEST_BYTES + 1),
+        headers={"Content-Type": "application/json"}, timeout=60,
+    )
+    assert response.status_code == 413
+    assert "large" in response.text.lower()
+    assert_healthy(assistant)
+
+
 # --- malformed requests: 400 with the reason ---------------------------------------------
 
 

@@ -230,3 +230,10 @@ def test_every_decision_carries_its_layer_and_reasons(guardrail):
     assert metadata["category"] == "settings"
     assert metadata["layer"] == "lexicon"
     assert any("basal" in reason for reason in metadata["reasons"])
+
+
+def test_texts_longer_than_spacy_allows_are_assessed_and_an_emergency_at_the_end_is_found(guardrail):
+    """spaCy stops at 1,000,000 characters; the guardrail must not (policy/lexicon.py)."""
+    long_text = "lorem ipsum " * 90_000 + "mit barn er bevidstløs og trækker ikke vejret"
+    assert len(long_text) > 1_000_000
+    assert assess(guardrail, long_text).category == detectors.EMERGENCY
