@@ -23,8 +23,9 @@ def test_each_topic_is_answered_in_the_language_asked(assistant, topic, language
     sender = assistant.new_sender()
     reply = texts_of(assistant.send(sender, QUESTIONS[topic][language]))
     assert reply[0] == TEXTS.text("intro", language)  # the first message introduces the assistant
+    assert reply[1] == TEXTS.text("privacy_note", language, retention_days="30")  # then says what is kept
     for statement in PAPER.topic(topic).lead:
-        assert statement.text[language] in reply[1]
+        assert statement.text[language] in reply[2]
     slots = assistant.slots(sender)
     assert (slots["triage"], slots["topic"], slots["language"]) == ("answered", topic, language)
 
@@ -83,7 +84,8 @@ def test_an_emergency_is_told_to_call_112_before_anything_else(assistant):
     sender = assistant.new_sender()
     reply = texts_of(assistant.send(sender, "min datter har kramper og vi kan ikke vække hende, hvad skal basalen være"))
     assert reply[0].startswith("Ring 112 nu.")
-    assert len(reply) == 1
+    # Nothing but the emergency reply, and after it the privacy note every first reply has.
+    assert reply == [TEXTS.text("emergency", "da"), TEXTS.text("privacy_note", "da", retention_days="30")]
     assert assistant.slots(sender)["triage"] == "emergency"
 
 
