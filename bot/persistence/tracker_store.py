@@ -46,22 +46,6 @@ def describe(url: str) -> str:
     return make_url(url).__repr__()
 
 
-def _use_write_ahead_log(engine: Any) -> None:
-    """SQLite in WAL mode with synchronous=NORMAL: a turn's commit no longer waits for
-    several fsyncs (about 10% of a turn here, docs/benchmarks.md). A crash or kill of the
-    server loses nothing committed; a power cut may lose the last turns, never corrupt."""
-    from sqlalchemy import event
-
-    def pragmas(connection: Any, _record: Any) -> None:
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    event.listen(engine, "connect", pragmas)
-    engine.dispose()  # connections opened before the listener get the pragmas too
-
-
 class PrivateSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore on TRACKER_STORE_URL whose stored events are redacted."""
 
@@ -77,8 +61,6 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         # Rasa's SQLTrackerStore takes a complete URL given as `host`.
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
-        if self.engine.dialect.name == "sqlite":
-            _use_write_ahead_log(self.engine)
         logger.info("Conversations are stored in %s (redacted).", describe(url))
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:

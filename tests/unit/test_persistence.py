@@ -108,12 +108,6 @@ def test_a_new_store_on_the_same_file_sees_the_conversation(store, domain):
     assert "sender-1" in asyncio.run(again.keys())
 
 
-def test_sqlite_runs_with_a_write_ahead_log(store):
-    with store.engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
-
-
 def test_lock_store_is_in_memory_without_a_url():
     store = lock_store.EnvironmentLockStore(env={})
     assert isinstance(store.store, InMemoryLockStore)
