@@ -1,6 +1,7 @@
 """Shared test helpers: rasa-sdk trackers and the data files tests read."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -62,3 +63,31 @@ def require_service(available: bool, what: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{what} is not reachable, and CI=true requires it")
     pytest.skip(f"{what} is not reachable")
+
+
+@contextlib.asynccontextmanager
+async def running_channel(channel: Any, agent: Any):
+    """A channel's blueprint in a Sanic server on a free loopback port, as Rasa registers it;
+    `agent` stands in for Rasa's (it only needs `handle_message`). Yields the base URL."""
+    import uuid
+
+    from rasa.core.channels.channel import register
+    from sanic import Sanic
+
+    from bot.servers import free_port
+
+    Sanic.test_mode = True  # as sanic-testing does: lets one process start several apps
+    app = Sanic(f"channel_unit_{uuid.uuid4().hex}")
+    app.ctx.agent = agent
+    register([channel], app, "/webhooks/")
+    port = free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await server.before_stop()
+        await server.close()
+        await server.after_stop()

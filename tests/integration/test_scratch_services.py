@@ -16,22 +16,15 @@ from bot.persistence.scratch import (
     scratch_postgres,
     scratch_redis,
 )
+from tests.helpers import require_service
 
 POSTGRES_URL = os.environ.get("SCRATCH_POSTGRES_ADMIN_URL", DEFAULT_POSTGRES_ADMIN_URL)
 REDIS_URL = os.environ.get("SCRATCH_REDIS_URL", DEFAULT_REDIS_URL)
 
 
-def _require(available: bool, what: str) -> None:
-    if available:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} is not reachable, and CI=true requires it")
-    pytest.skip(f"{what} is not reachable")
-
-
 @pytest.fixture(scope="module")
 def postgres():
-    _require(postgres_available(POSTGRES_URL), f"PostgreSQL at {POSTGRES_URL}")
+    require_service(postgres_available(POSTGRES_URL), f"PostgreSQL at {POSTGRES_URL}")
     import psycopg2
 
     return psycopg2
@@ -39,7 +32,7 @@ def postgres():
 
 @pytest.fixture(scope="module")
 def redis_module():
-    _require(redis_available(REDIS_URL), f"Redis at {REDIS_URL}")
+    require_service(redis_available(REDIS_URL), f"Redis at {REDIS_URL}")
     import redis
 
     return redis

@@ -6,13 +6,11 @@ aiohttp server stands in for the Graph API and records the Send API calls.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import re
-import socket
 import uuid
 from typing import Any, Dict, List, Optional
 
@@ -20,12 +18,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from rasa.core.channels.channel import UserMessage, register
+from rasa.core.channels.channel import UserMessage
 from rasa.shared.exceptions import RasaException
-from sanic import Sanic
 
 from bot.channels import messenger
 from bot.channels.messenger import SecureFacebookInput, SecureMessengerBot
+from bot.servers import free_port
+from tests.helpers import running_channel as running
 
 VERIFY = "verify-token-for-unit-tests"
 SECRET = "app-secret-for-unit-tests"
@@ -93,32 +92,6 @@ class RecordingAgent:
         await message.output_channel.send_response(
             message.sender_id, {"text": f"svar på {message.text}", "buttons": [{"title": "Fortæl mere", "payload": "/follow_up"}]}
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.asynccontextmanager
-async def running(channel: SecureFacebookInput, agent: RecordingAgent):
-    """The channel's blueprint in a Sanic server on a free loopback port, as Rasa registers it."""
-    Sanic.test_mode = True  # as sanic-testing does: lets one process start several apps
-    app = Sanic(f"messenger_unit_{uuid.uuid4().hex}")
-    app.ctx.agent = agent
-    register([channel], app, "/webhooks/")
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await server.before_stop()
-        await server.close()
-        await server.after_stop()
 
 
 @pytest.fixture

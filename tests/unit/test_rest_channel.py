@@ -5,21 +5,18 @@ registers channels; a stand-in agent records the messages that reach it.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
-import uuid
 from typing import Any, Dict, List, Optional
 
 import aiohttp
 import pytest
-from rasa.core.channels.channel import UserMessage, register
-from sanic import Sanic
+from rasa.core.channels.channel import UserMessage
 
 from bot import replies
 from bot.channels import input_text, rest
 from bot.channels.rest import MAX_BODY_BYTES, SafeRestInput
+from tests.helpers import running_channel as running
 
 ROUTE = "/webhooks/rest/webhook"
 TEXTS = replies.load()
@@ -38,31 +35,6 @@ class RecordingAgent:
         await message.output_channel.send_text_message(message.sender_id, f"svar på {message.text}")
         if self.fail:
             raise self.fail
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.asynccontextmanager
-async def running(channel: SafeRestInput, agent: RecordingAgent):
-    Sanic.test_mode = True  # lets one process start several apps
-    app = Sanic(f"rest_unit_{uuid.uuid4().hex}")
-    app.ctx.agent = agent
-    register([channel], app, "/webhooks/")
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await server.before_stop()
-        await server.close()
-        await server.after_stop()
 
 
 @pytest.fixture
