@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Mapping, Optional
 
 import sqlalchemy as sa
@@ -61,6 +62,9 @@ class Purged:
 
 def purge_events(url: str, cutoff: datetime, dry_run: bool = False) -> tuple:
     """Deletes tracker events older than `cutoff`; (events, conversations) counted."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        return 0, 0  # nothing stored yet (a fresh install): nothing to delete, no file to create
     engine = sa.create_engine(url)
     try:
         if not sa.inspect(engine).has_table(EVENTS_TABLE):

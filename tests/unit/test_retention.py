@@ -95,10 +95,12 @@ def test_dry_run_deletes_nothing(stores):
 
 
 def test_purge_on_empty_databases_is_fine(tmp_path, monkeypatch):
-    monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tmp_path}/none.db")
+    """A fresh install: no var/ folder, no database file yet (make run purges at start)."""
+    monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tmp_path}/var/none.db")
     monkeypatch.setenv("HELPLINE_DATABASE_URL", f"sqlite:///{tmp_path}/none-helpline.db")
     result = retention.purge(30, now=NOW)
     assert (result.events, result.tickets) == (0, 0)
+    assert not (tmp_path / "var" / "none.db").exists()
 
 
 def test_the_command_line_purges_and_says_what_it_did(stores):
