@@ -131,3 +131,31 @@ def test_locks_work_through_the_delegate():
     assert store.get_lock("c1").now_serving == ticket
     store.cleanup("c1", ticket)
     assert store.get_lock("c1") is None
+
+
+def test_two_instances_never_issue_the_same_ticket():
+    """Rasa's RedisLockStore issued duplicate tickets under contention; ours holds a mutex."""
+    import threading
+
+    from bot.persistence.scratch import redis_available, scratch_redis
+    from tests.helpers import require_service
+
+    require_service(redis_available(), "Redis at 127.0.0.1:6379")
+    with scratch_redis() as url:
+        stores = [lock_store.EnvironmentLockStore(env={"LOCK_STORE_URL": url}) for _ in range(2)]
+        tickets, errors = [], []
+
+        def issue(store):
+            try:
+                for _ in range(25):
+                    tickets.append(store.issue_ticket("one-conversation"))
+            except Exception as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=issue, args=(stores[i % 2],)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors
+        assert sorted(tickets) == list(range(200))
