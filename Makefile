@@ -8,7 +8,7 @@ RASA := $(VENV)/bin/rasa
 MODEL := models/assistant.tar.gz
 TRAIN_DATA := data/nlu data/rules data/stories
 TRAIN_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml) \
-	$(wildcard bot/components/*.py)
+	$(wildcard bot/components/*.py) $(wildcard policy/*.py) data/lexicons/guardrail.yml $(wildcard data/guardrail/*.yml)
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1

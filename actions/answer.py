@@ -6,7 +6,7 @@ from typing import List, Optional, Sequence
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
-from actions.base import AssistantAction, Message, Reply, effective_intent, standard_buttons
+from actions.base import AssistantAction, Message, Reply, effective_intent, guardrail_decision, standard_buttons
 from bot import content, replies
 from bot.content import Statement
 
@@ -47,7 +47,13 @@ class ActionAnswerTopic(AssistantAction):
         topic = content.topic_for_intent(effective_intent(tracker))
         if topic is None:  # only reachable through a misconfigured rule
             return ActionFollowUp().reply(tracker, language)
-        return answered(tracker, content.default().topic(topic).lead, language, "answer_lead")
+        reply = answered(tracker, content.default().topic(topic).lead, language, "answer_lead")
+        if guardrail_decision(tracker).get("category") == "exempt":
+            # a question about the rules: answered, and still referred onward
+            referral = replies.default().text("rules_referral", language, guideline_url=content.default().first_link("guideline"))
+            buttons, reply.messages[-1].buttons = reply.messages[-1].buttons, []
+            reply.messages.append(Message(referral, buttons))
+        return reply
 
 
 class ActionFollowUp(AssistantAction):

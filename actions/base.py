@@ -67,6 +67,20 @@ def effective_intent(tracker: Tracker) -> Optional[str]:
     return tracker.get_slot("intent_hint") or (tracker.latest_message.get("intent") or {}).get("name")
 
 
+def guardrail_decision(tracker: Tracker) -> Dict[str, Any]:
+    """The guardrail's decision for this message (slot `guardrail`, set by policy/)."""
+    decision = tracker.get_slot("guardrail")
+    return decision if isinstance(decision, dict) else {}
+
+
+def safety_line(tracker: Tracker, language: str) -> List[Message]:
+    """A concerning sign that is not acute (ketones alone, high and rising, a hypo that has
+    passed): one line naming the diabetes clinic, and 112 if danger signs appear."""
+    if guardrail_decision(tracker).get("concern"):
+        return [Message(replies_module.default().text("concern", language))]
+    return []
+
+
 def is_first_reply(tracker: Tracker) -> bool:
     """True when the bot has not yet spoken in this session."""
     for event in reversed(tracker.events):
@@ -95,13 +109,13 @@ def privacy_note(language: str) -> Message:
     return Message(replies_module.default().text("privacy_note", language, retention_days=str(retention_days())))
 
 
-def opening(reply: Reply, language: str) -> List[Message]:
+def opening(reply: Reply, messages: Sequence[Message], language: str) -> List[Message]:
     """A session's first reply: intro and privacy note first, or, when the reply must come
     first (an emergency), the reply and then the privacy note."""
     if reply.skip_intro:
-        return [*reply.messages, privacy_note(language)]
+        return [*messages, privacy_note(language)]
     intro = Message(replies_module.default().text("intro", language))
-    return [intro, privacy_note(language), *reply.messages]
+    return [intro, privacy_note(language), *messages]
 
 
 class AssistantAction(Action):
@@ -121,8 +135,10 @@ class AssistantAction(Action):
         language = reply_language(tracker)
         reply = self.reply(tracker, language)
         messages: Sequence[Message] = reply.messages
+        if reply.triage != "emergency":
+            messages = [*safety_line(tracker, language), *messages]
         if is_first_reply(tracker):
-            messages = opening(reply, language)
+            messages = opening(reply, messages, language)
         for message in messages:
             dispatcher.utter_message(text=message.text, buttons=message.buttons or None)
         logger.info("%s: triage=%s topic=%s language=%s", self.name(), reply.triage, reply.topic, language)

@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import render
-from actions.base import AssistantAction, Message, Reply, button, reply_language
+from actions.base import AssistantAction, Message, Reply, button, guardrail_decision, reply_language
 from bot import content, replies
 from bot.helpline import service, store, tickets
 
@@ -33,15 +33,51 @@ def refusal_text(language: str) -> str:
     )
 
 
+def refused_before(tracker: Tracker) -> bool:
+    """True when this session already had a refusal before the current message."""
+    latest_user = None
+    for index in range(len(tracker.events) - 1, -1, -1):
+        event = tracker.events[index]
+        if event.get("event") == "user" and latest_user is None:
+            latest_user = index
+            continue
+        if event.get("event") == "session_started":
+            return False
+        if latest_user is not None and event.get("event") == "slot" and event.get("name") == "triage":
+            if event.get("value") == "settings_refused":
+                return True
+    return False
+
+
 class ActionRefuseSettings(AssistantAction):
-    """Refuses advice on DIY settings or doses, kindly, and refers onward."""
+    """Refuses advice on DIY settings or doses, kindly, and refers onward. The full text
+    comes once a conversation; after that a short one: the same words three times in a
+    row read as a wall."""
 
     action_name = "action_refuse_settings"
 
     def reply(self, tracker: Tracker, language: str) -> Reply:
+        text = replies.default().text("settings_refusal.again", language) if refused_before(tracker) else refusal_text(language)
         return Reply(
             triage="settings_refused",
-            messages=[Message(refusal_text(language), [button("ask_human", "/ask_human", language)])],
+            messages=[Message(text, [button("ask_human", "/ask_human", language)])],
+        )
+
+
+class ActionEmergencyReminder(AssistantAction):
+    """Emergency mode (policy/detectors.py): the same situation is still going on.
+    A short 112 reminder first, then the refusal (a dose or the loop was asked about)
+    or the first-aid line; no quick replies, nothing else."""
+
+    action_name = "action_emergency_reminder"
+
+    def reply(self, tracker: Tracker, language: str) -> Reply:
+        texts = replies.default()
+        then = guardrail_decision(tracker).get("then") or "first_aid"
+        return Reply(
+            triage="emergency",
+            messages=[Message(texts.text("emergency_reminder.call", language)), Message(texts.text(f"emergency_reminder.{then}", language))],
+            skip_intro=True,
         )
 
 

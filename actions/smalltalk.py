@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from rasa_sdk import Tracker
 
-from actions.base import AssistantAction, Message, Reply, effective_intent, is_first_reply
+from actions.base import AssistantAction, Message, Reply, button, effective_intent, is_first_reply
 from bot import replies
+
+# Small-talk replies that offer a person (the guardrail's "frustrated" after a refusal).
+OFFERS_A_PERSON = ("frustration",)
 
 
 class ActionSmalltalk(AssistantAction):
@@ -19,4 +22,5 @@ class ActionSmalltalk(AssistantAction):
         if key == "smalltalk.greet" and is_first_reply(tracker):
             # The introduction is the greeting.
             return Reply(triage="smalltalk", messages=[Message(texts.text("intro", language))], skip_intro=True)
-        return Reply(triage="smalltalk", messages=[Message(texts.text(key, language))])
+        buttons = [button("ask_human", "/ask_human", language)] if intent in OFFERS_A_PERSON else []
+        return Reply(triage="smalltalk", messages=[Message(texts.text(key, language), buttons)])

@@ -5,6 +5,10 @@
   every call: about half of a turn's time on this machine (profiled with cProfile,
   2 cores). The schema is fixed, so it is checked once here and the compiled
   validator is reused. Responses are still validated exactly as before.
+- MessageProcessor stops at a paused conversation (a handoff) before any policy is
+  asked, so an emergency written while the person waits for staff got no reply at
+  all. Here every message reaches the policies; the guardrail policy (policy/) keeps
+  the assistant silent in a paused conversation unless the message is an emergency.
 """
 from __future__ import annotations
 
@@ -38,7 +42,14 @@ def _validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
     raise error
 
 
+def _should_handle_message(tracker: Any) -> bool:
+    """Every message is handled; the guardrail policy decides what a paused conversation gets."""
+    return True
+
+
 def apply() -> None:
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.processor import MessageProcessor
 
     RemoteAction._validate_action_result = _validate_action_result
+    MessageProcessor._should_handle_message = staticmethod(_should_handle_message)

@@ -1,25 +1,41 @@
 """The guardrail's detectors, in layers, each decision with its reasons.
 
-Layers, in the order they are asked:
-- emergency: the lexicon of acute danger (with figures), then the NLU intent;
-  a past or hypothetical wording ("last year", "what if") holds both back.
+The decision rules are written down in docs/guardrail.md. In the order asked:
+- emergency: the lexicon of acute danger (signs, negation-scoped: "ingen ketoner"
+  removes the sign), the classifier (policy/classifier.py), and the NLU intent
+  (alone only above a threshold; below it, only with a sign). A clearly finished
+  or hypothetical wording ("last year", "what if") holds them back, unless the
+  message presents the danger as ongoing ("since yesterday", "all night", "still").
+- emergency mode: after an emergency reply, messages about the same situation get a
+  short 112 reminder, a new acute sign the full reply again, until the person says
+  the danger is over or `emergency_mode_turns` messages have passed.
+- handoff: while a person is awaited, anything but an emergency gets silence.
 - exemption: a question about the rules or the stance ("may my doctor help with
   settings?") is answered from the paper, unless it also asks for a value.
+- frustration after a refusal: a person is offered.
 - settings: lexicon (a setting named together with a request for a value),
-  pattern (a figure with a unit together with a request), the NLU intent, and
-  the conversation (a follow-up after a refusal, or after a setting or a DIY
-  system was named).
+  pattern (a figure with a unit together with a request), the conversation (a
+  follow-up after a refusal, or after a setting or a DIY system was named), the
+  classifier, and the NLU intent (with support).
+- concern: a sign that is not acute (ketones alone, high and rising, a hypo that has
+  passed) adds a short safety line to whatever the message gets.
+Every verdict carries each layer's own vote, so that the layers can be measured
+alone and together (make eval).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import yaml
 
 from bot import paths
 from bot.yamlfile import load_mapping
-from policy.lexicon import PhraseList, Text, prepare
+from policy import classifier as classifier_module
+from policy.classifier import GuardrailClassifier
+from policy.lexicon import Negation, PhraseList, Text, prepare
 
 GUARDRAIL_LEXICON = paths.LEXICONS / "guardrail.yml"
 
@@ -27,6 +43,16 @@ EMERGENCY = "emergency"
 SETTINGS = "settings"
 EXEMPT = "exempt"
 REDIRECT = "redirect"
+HANDOFF = "handoff"  # a person is awaited: the assistant stays silent
+FRUSTRATED = "frustrated"  # after a refusal: offer a person
+# emergency stages
+ACUTE = "acute"
+REMINDER = "reminder"
+OVER = "over"  # the person says the danger is over: emergency mode ends here
+# what a reminder adds after the 112 line
+THEN_REFUSAL = "refusal"
+THEN_FIRST_AID = "first_aid"
+LAYERS = ("lexicon", "classifier", "intent", "context")
 SETTINGS_INTENT = "ask_settings"
 EMERGENCY_INTENT = "emergency"
 GUARDED_INTENTS = (SETTINGS_INTENT, EMERGENCY_INTENT)
@@ -35,14 +61,43 @@ UNUSABLE_INTENTS = ("nlu_fallback",)
 
 
 @dataclass(frozen=True)
+class Options:
+    """The guardrail's settings (config.yml, through GuardrailPolicy.get_default_config)."""
+
+    # the classifier's probability from which it calls a message a settings question / an emergency
+    settings_threshold: float = 0.5
+    emergency_threshold: float = 0.7
+    # the NLU's emergency intent counts alone from this confidence; below it, only with a sign
+    emergency_intent_threshold: float = 0.85
+    # user messages after an emergency reply that still count as the same emergency
+    emergency_mode_turns: int = 4
+    # the layers switched on (each can be switched off for an ablation)
+    layers: Tuple[str, ...] = LAYERS
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Options":
+        known = {k: config[k] for k in cls.__dataclass_fields__ if k in config}
+        if "layers" in known:
+            unknown = set(known["layers"]) - set(LAYERS)
+            if unknown:
+                raise ValueError(f"unknown guardrail layers {sorted(unknown)}; known: {LAYERS}")
+            known["layers"] = tuple(known["layers"])
+        return cls(**known)
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What the guardrail decided about one message, and why (for the audit trail)."""
 
-    category: Optional[str]  # emergency | settings | exempt | redirect | None (no opinion)
-    layer: str  # lexicon | pattern | intent | context | none
+    category: Optional[str]  # emergency | settings | exempt | redirect | handoff | frustrated | None
+    layer: str  # lexicon | pattern | classifier | intent | context | mode | handoff | none
     reasons: Tuple[str, ...] = ()
     # for exempt and redirect: the intent to answer the message as (ask_<topic>, thanks...)
     intent: Optional[str] = None
+    stage: Optional[str] = None  # emergency: acute | reminder; any category: over
+    then: Optional[str] = None  # a reminder's second line: refusal | first_aid
+    concern: Optional[str] = None  # a sign that is not acute, for the safety line
+    votes: Mapping[str, Any] = field(default_factory=dict)  # each layer's own vote
 
     def as_metadata(self) -> Dict[str, object]:
         return {
@@ -51,8 +106,15 @@ class Verdict:
                 "layer": self.layer,
                 "reasons": list(self.reasons),
                 "intent": self.intent,
+                "stage": self.stage,
+                "then": self.then,
+                "concern": self.concern,
+                "votes": dict(self.votes),
             }
         }
+
+    def but(self, **changes: Any) -> "Verdict":
+        return Verdict(**{**self.__dict__, **changes})
 
 
 @dataclass(frozen=True)
@@ -67,16 +129,31 @@ class Turn:
 
 @dataclass
 class Context:
-    """What came before in the conversation: earlier user turns and the last triage."""
+    """What came before in the conversation: earlier user turns, the last triage, and
+    the state the conversation is in (waiting for a person, an emergency)."""
 
     earlier: Sequence[Turn] = field(default_factory=tuple)
     last_triage: Optional[str] = None
+    paused: bool = False  # a handoff: a person is awaited
+    # user messages since the last full emergency reply, this one included (None: no emergency)
+    since_emergency: Optional[int] = None
 
 
 class Guardrail:
     """Classifies a message as emergency, settings question, exemption, or neither."""
 
-    def __init__(self, lexicon: Dict) -> None:
+    def __init__(
+        self,
+        lexicon: Dict,
+        actions: Optional[Mapping[str, str]] = None,
+        classifier: Optional[GuardrailClassifier] = None,
+        options: Optional[Options] = None,
+    ) -> None:
+        """`actions`: the action the rules give each intent (policy/intent_actions.py);
+        `classifier`: the trained second detector, if any."""
+        self.options = options or Options()
+        self.actions: Dict[str, str] = dict(actions or {})
+        self.classifier = classifier if "classifier" in self.options.layers else None
         s, e = lexicon["settings"], lexicon["emergency"]
         self.terms = PhraseList(s["terms"], "setting", fuzzy=5)
         self.cues = PhraseList(s["request_cues"], "request")
@@ -92,7 +169,8 @@ class Guardrail:
         self.follow_up_words = PhraseList(s["follow_up_words"], "follow-up")
         self.closing_intents = frozenset(s["closing_intents"])
         self.diabetes_words = PhraseList(s["diabetes_words"], "diabetes word")
-        self.redirect_actions: Dict[str, str] = dict(s["redirect_actions"])
+        self.frustration = PhraseList(s["frustration"], "frustration")
+        self.negation = Negation.from_lexicon(e["negation"])
         self.severe = PhraseList(e["severe"], "severe", fuzzy=8)
         self.ketones = PhraseList(e["ketones"], "ketones", fuzzy=6)
         self.ketone_companions = PhraseList(e["ketone_companions"], "ketone sign")
@@ -102,31 +180,56 @@ class Guardrail:
         self.very_low_reading = PhraseList([r for r in e["low"] if isinstance(r, dict)], "very low reading")
         self.confusion = PhraseList(e["confusion"], "confusion")
         self.pump_failure = PhraseList(e["pump_failure"], "pump failure")
+        self.rising_high = PhraseList(e["rising_high"], "high and rising")
         self.not_now = PhraseList(e["not_now"], "past or hypothetical")
         self.earlier = PhraseList(e["earlier"], "earlier")
         self.conditional = PhraseList(e["conditional"], "conditional")
         self.general_question = PhraseList(e["general_question"], "general question")
-        self.now = PhraseList(e["now"], "now")
+        self.now = PhraseList(e["now"], "ongoing")
+        self.over = PhraseList(e["over"], "danger over")
+        self.recurring = PhraseList(e["recurring"], "recurring pattern")
+        self.dose_questions = PhraseList(e["dose_questions"], "dose or loop question")
 
     # -- the public decision ---------------------------------------------------------
 
     def assess(self, turn: Turn, context: Optional[Context] = None) -> Verdict:
         context = context or Context()
         text = prepare(turn.text or "")
-        verdict = self._emergency(text, turn) or self._exemption(text, turn, context) or self._settings(text, turn, context)
+        scores = self.classifier.scores(turn.text or "") if self.classifier else None
+        signs = self._signs(text)
+        votes = self._votes(text, turn, context, signs, scores)
+        acute = self._emergency(text, turn, signs, scores)
+        over = None
+        in_mode = context.since_emergency is not None and context.since_emergency <= self.options.emergency_mode_turns
+        if in_mode and (acute is None or acute.layer != "lexicon"):
+            # only a new sign of its own makes the full reply come again ("now she is seizing")
+            acute = None
+            over = self._found(text, self.over)
+            if not over:
+                return self._reminder(text, turn, context, scores).but(votes=votes)
+        if acute is not None:
+            return acute.but(votes=votes)
+        if context.paused:
+            return Verdict(HANDOFF, "handoff", ("a person is awaited: the assistant stays silent",), votes=votes)
+        verdict = (
+            self._exemption(text, turn, context)
+            or self._frustration(text, turn, context)
+            or self._settings(text, turn, context, scores)
+        )
         if verdict is None and turn.intent in GUARDED_INTENTS:
             # The NLU alone called it guarded, and no layer agreed: answer it as the next best intent.
-            return self._redirect(turn, f"intent {turn.intent} ({turn.confidence:.2f}) without support")
-        return verdict or Verdict(None, "none")
+            verdict = self._redirect(turn, f"intent {turn.intent} ({turn.confidence:.2f}) without support")
+        verdict = verdict or Verdict(None, "none")
+        changes: Dict[str, Any] = {"votes": votes}
+        if over:
+            changes.update(stage=OVER, reasons=(*verdict.reasons, f"emergency over: {over}"))
+        if signs.concern and not over:
+            changes["concern"] = signs.concern
+        return verdict.but(**changes)
 
     def action_for(self, intent: Optional[str]) -> Optional[str]:
         """The action the rules give an intent (ask_<topic> -> action_answer_topic, ...)."""
-        if not intent:
-            return None
-        for prefix, action in self.redirect_actions.items():
-            if intent == prefix or (prefix.endswith("_") and intent.startswith(prefix)):
-                return action
-        return None
+        return self.actions.get(intent) if intent else None
 
     def _redirect(self, turn: Turn, reason: str) -> Verdict:
         ranked = [name for name, _ in turn.ranking if name not in GUARDED_INTENTS + UNUSABLE_INTENTS]
@@ -135,40 +238,99 @@ class Guardrail:
 
     # -- emergencies -----------------------------------------------------------------
 
-    def _emergency(self, text: Text, turn: Turn) -> Optional[Verdict]:
-        held_back = self._found(text, self.not_now) if not self._found(text, self.now) else None
-        general = self._found(text, self.general_question) or self._found(text, self.earlier)
+    def _signs(self, text: Text) -> "Signs":
+        """The signs of danger in a message, negation-scoped, and what holds them back."""
+        found: Dict[str, Optional[str]] = {}
+        negated: List[str] = []
+        for name in ("severe", "ketones", "ketone_companions", "low", "not_rising", "despite",
+                     "very_low_reading", "confusion", "pump_failure", "rising_high"):
+            affirmed, denied = getattr(self, name).find_affirmed(text, self.negation)
+            found[name] = affirmed
+            if denied and not affirmed:
+                negated.append(denied)
+        ongoing = self._found(text, self.now)
+        if ongoing:
+            # "siden i går", "all night", "still": the danger is presented as going on now
+            held_back = general = None
+        else:
+            held_back = self._found(text, self.not_now)
+            general = self._found(text, self.general_question) or self._found(text, self.earlier)
         reasons: List[str] = []
-        severe = self._found(text, self.severe)
-        if severe:
-            reasons.append(f"severe: {severe}")
+        if found["severe"]:
+            reasons.append(f"severe: {found['severe']}")
         if not general:
-            ketones = self._found(text, self.ketones)
-            sign = self._found(text, self.ketone_companions)
+            ketones, sign, pump = found["ketones"], found["ketone_companions"], found["pump_failure"]
             if ketones and sign:
                 reasons.append(f"ketones: {ketones} + {sign}")
-            pump = self._found(text, self.pump_failure)
             if pump and ketones:
                 reasons.append(f"pump failure: {pump} + {ketones}")
-            low = self._found(text, self.low)
-            rising = self._found(text, self.not_rising)
-            if low and rising:
-                reasons.append(f"low not responding: {low} + {rising}")
-            reading = self._found(text, self.very_low_reading)
-            despite = self._found(text, self.despite)
-            if reading and despite:
-                reasons.append(f"very low reading despite sugar: {reading} + {despite}")
-            confused = self._found(text, self.confusion)
-            if confused and (low or reading):
-                reasons.append(f"confused and low: {confused} + {low or reading}")
-        if reasons and not held_back:
-            return Verdict(EMERGENCY, "lexicon", tuple(reasons))
-        not_acute = held_back or general or self._found(text, self.conditional)
-        if turn.intent == EMERGENCY_INTENT and not not_acute:
-            return Verdict(EMERGENCY, "intent", (f"intent {turn.intent} ({turn.confidence:.2f})",))
-        if turn.intent == EMERGENCY_INTENT:
-            return self._redirect(turn, f"not acute: {not_acute}")
+            if found["low"] and found["not_rising"] and not self._found(text, self.recurring):
+                reasons.append(f"low not responding: {found['low']} + {found['not_rising']}")
+            if found["very_low_reading"] and found["despite"]:
+                reasons.append(f"very low reading despite sugar: {found['very_low_reading']} + {found['despite']}")
+            if found["confusion"] and (found["low"] or found["very_low_reading"]):
+                reasons.append(f"confused and low: {found['confusion']} + {found['low'] or found['very_low_reading']}")
+        any_sign = next((f"{name}: {value}" for name, value in found.items() if value and name != "despite"), None)
+        concern = None
+        if not self._found(text, self.conditional) or ongoing:
+            concern = next(
+                (f"{name}: {found[name]}" for name in ("ketones", "pump_failure", "rising_high", "very_low_reading", "low") if found[name]),
+                None,
+            )
+        if general and not ongoing:
+            concern = None
+        return Signs(tuple(reasons), any_sign, tuple(negated), ongoing, held_back, general, concern)
+
+    def _emergency(self, text: Text, turn: Turn, signs: "Signs", scores: Optional[Dict[str, float]]) -> Optional[Verdict]:
+        layers = self.options.layers
+        if "lexicon" in layers and signs.acute and not signs.held_back:
+            return Verdict(EMERGENCY, "lexicon", (*signs.acute, *_ongoing(signs)), stage=ACUTE)
+        not_acute = signs.held_back or signs.general or (None if signs.ongoing else self._found(text, self.conditional))
+        # "ikke bevidstløs, ingen ketoner": the signs were there, and all were negated
+        negated_only = signs.negated and not signs.any_sign
+        if scores and scores[classifier_module.EMERGENCY] >= self.options.emergency_threshold and not (not_acute or negated_only):
+            reason = f"classifier emergency {scores[classifier_module.EMERGENCY]:.2f}"
+            return Verdict(EMERGENCY, "classifier", (reason, *_ongoing(signs)), stage=ACUTE)
+        if turn.intent == EMERGENCY_INTENT and "intent" in layers:
+            strong = turn.confidence >= self.options.emergency_intent_threshold
+            if not not_acute and not negated_only and (strong or signs.any_sign):
+                support = () if strong else (f"with sign: {signs.any_sign}",)
+                return Verdict(EMERGENCY, "intent", (f"intent {turn.intent} ({turn.confidence:.2f})", *support), stage=ACUTE)
         return None
+
+    def _reminder(self, text: Text, turn: Turn, context: Context, scores: Optional[Dict[str, float]]) -> Verdict:
+        """Emergency mode: the same situation still going on. 112 first, then either the
+        refusal (a dose or the loop was asked about) or the first-aid line."""
+        asks = (
+            self._found(text, self.dose_questions)
+            or self._settings(text, turn, Context(earlier=context.earlier), scores)
+            or (turn.intent == SETTINGS_INTENT and f"intent {turn.intent}")
+        )
+        reasons = [f"emergency mode: message {context.since_emergency} after the emergency reply"]
+        if asks:
+            reasons.append(f"asks: {asks.category + ' via ' + asks.layer if isinstance(asks, Verdict) else asks}")
+        return Verdict(EMERGENCY, "mode", tuple(reasons), stage=REMINDER, then=THEN_REFUSAL if asks else THEN_FIRST_AID)
+
+    def _votes(self, text: Text, turn: Turn, context: Context, signs: "Signs", scores: Optional[Dict[str, float]]) -> Dict[str, Any]:
+        """Each layer's own vote on this message, whatever the others say (for ablations)."""
+        lexicon_vote = None
+        if signs.acute and not signs.held_back:
+            lexicon_vote = EMERGENCY
+        elif self._lexicon_settings(text):
+            lexicon_vote = SETTINGS
+        votes: Dict[str, Any] = {"lexicon": lexicon_vote}
+        if scores is not None:
+            label = None
+            if scores[classifier_module.EMERGENCY] >= self.options.emergency_threshold:
+                label = EMERGENCY
+            elif scores[classifier_module.SETTINGS] >= self.options.settings_threshold:
+                label = SETTINGS
+            votes["classifier"] = label
+            votes["scores"] = {k: round(v, 3) for k, v in scores.items()}
+        votes["intent"] = {EMERGENCY_INTENT: EMERGENCY, SETTINGS_INTENT: SETTINGS}.get(turn.intent or "")
+        if signs.negated:
+            votes["negated"] = list(signs.negated)
+        return votes
 
     # -- questions about the rules ---------------------------------------------------
 
@@ -206,7 +368,40 @@ class Guardrail:
 
     # -- settings questions ----------------------------------------------------------
 
-    def _settings(self, text: Text, turn: Turn, context: Context) -> Optional[Verdict]:
+    def _frustration(self, text: Text, turn: Turn, context: Context) -> Optional[Verdict]:
+        """After a refusal or an unhelpful answer, "that's useless" offers a person."""
+        if context.last_triage not in ("settings_refused", "out_of_scope"):
+            return None
+        found = self._found(text, self.frustration)
+        if not found or self._lexicon_settings(text):
+            return None
+        return Verdict(FRUSTRATED, "context", (f"after {context.last_triage}: {found}",), intent="frustration")
+
+    def _lexicon_settings(self, text: Text) -> Optional[str]:
+        """The lexicon's own settings vote: a setting with a request, or an insulin figure."""
+        term = self._found(text, self.terms)
+        if term and (self._found(text, self.cues) or self._found(text, self.figures) or self._found(text, self.value_judgements)):
+            return term
+        return self._found(text, self.insulin_figures)
+
+    def _settings(self, text: Text, turn: Turn, context: Context, scores: Optional[Dict[str, float]] = None) -> Optional[Verdict]:
+        layers = self.options.layers
+        verdict = self._settings_lexicon(text, turn, context) if "lexicon" in layers else None
+        if verdict is None and "context" in layers:
+            verdict = self._settings_in_context(text, turn, context)
+        if verdict is None and scores and scores[classifier_module.SETTINGS] >= self.options.settings_threshold:
+            if not (turn.intent in self.closing_intents and scores[classifier_module.SETTINGS] < 0.9):
+                verdict = Verdict(SETTINGS, "classifier", (f"classifier settings {scores[classifier_module.SETTINGS]:.2f}",))
+        if verdict is None and "intent" in layers and turn.intent == SETTINGS_INTENT:
+            support = (
+                self._found(text, self.terms) or self._found(text, self.figures) or self._found(text, self.glucose_patterns)
+                or self._found(text, self.diabetes_words) or self._found(text, self.diy)
+            )
+            if support:
+                verdict = Verdict(SETTINGS, "intent", (f"intent {turn.intent} ({turn.confidence:.2f})", f"support: {support}"))
+        return verdict
+
+    def _settings_lexicon(self, text: Text, turn: Turn, context: Context) -> Optional[Verdict]:
         term = self._found(text, self.terms)
         cue = self._found(text, self.cues)
         figure = self._found(text, self.figures)
@@ -224,17 +419,12 @@ class Guardrail:
         pattern = self._found(text, self.glucose_patterns)
         if pattern and strong:
             return Verdict(SETTINGS, "lexicon", (f"glucose pattern: {pattern}", f"request: {strong}"))
-        in_context = self._settings_in_context(text, turn, context, term, cue, figure)
-        if in_context:
-            return in_context
-        support = term or figure or pattern or self._found(text, self.diabetes_words) or self._found(text, self.diy)
-        if turn.intent == SETTINGS_INTENT and support:
-            return Verdict(SETTINGS, "intent", (f"intent {turn.intent} ({turn.confidence:.2f})", f"support: {support}"))
         return None
 
-    def _settings_in_context(
-        self, text: Text, turn: Turn, context: Context, term, cue, figure
-    ) -> Optional[Verdict]:
+    def _settings_in_context(self, text: Text, turn: Turn, context: Context) -> Optional[Verdict]:
+        term = self._found(text, self.terms)
+        cue = self._found(text, self.cues)
+        figure = self._found(text, self.figures)
         follow_up = self._found(text, self.follow_up_words)
         strong = self._found(text, self.strong_cues)
         if turn.intent in self.closing_intents and not (term or figure or follow_up or strong):
@@ -262,14 +452,54 @@ class Guardrail:
         return phrase_list.find(text)
 
 
+@dataclass(frozen=True)
+class Signs:
+    """What the emergency lexicon found in one message."""
+
+    acute: Tuple[str, ...]  # reasons for an acute emergency
+    any_sign: Optional[str]  # any sign of danger at all, acute or not (not negated)
+    negated: Tuple[str, ...]  # signs that were there but negated ("ingen ketoner")
+    ongoing: Optional[str]  # "siden i går", "still": overrules any holding back
+    held_back: Optional[str]  # finished or hypothetical ("last year", "what if")
+    general: Optional[str]  # a general question ("what is a normal ketone level?")
+    concern: Optional[str]  # a sign that is not acute, for the safety line
+
+
+def _ongoing(signs: Signs) -> Tuple[str, ...]:
+    return (f"ongoing: {signs.ongoing}",) if signs.ongoing else ()
+
+
 def _opt(label: str, value: Optional[str]) -> Optional[str]:
     return f"{label}: {value}" if value else None
 
 
-def load(path: Optional[Path] = None) -> Guardrail:
-    return Guardrail(load_mapping(Path(path or GUARDRAIL_LEXICON)))
+def load_lexicon(path: Optional[Path] = None) -> Dict:
+    return load_mapping(Path(path or GUARDRAIL_LEXICON))
+
+
+def parse_lexicon(content: bytes) -> Dict:
+    """A lexicon from its bytes (the copy persisted with a model)."""
+    data = yaml.safe_load(content.decode("utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("the guardrail lexicon must be a mapping")
+    return data
+
+
+def load(
+    path: Optional[Path] = None,
+    actions: Optional[Mapping[str, str]] = None,
+    classifier: Optional[GuardrailClassifier] = None,
+    options: Optional[Options] = None,
+) -> Guardrail:
+    """A guardrail from the lexicon file; the action map from the project's rules unless given."""
+    if actions is None:
+        from policy import intent_actions
+
+        actions = intent_actions.from_project()
+    return Guardrail(load_lexicon(path), actions, classifier, options)
 
 
 @lru_cache(maxsize=1)
 def default() -> Guardrail:
+    """The lexicon and rules alone, without the classifier (tests, tools)."""
     return load()

@@ -6,12 +6,19 @@ Lexicon entries and messages are folded the same way (lower case; æ -> ae,
 match with one typo where a list allows it (from a minimum length, so that
 "sitting" does not become "fitting"), which covers "folsomhed" for "følsomhed". (Folding further, æ -> a, would make "ændre" the same word as
 "andre" and "hæve" the same as "have".)
+
+Signs of danger can be negated ("ingen ketoner", "not vomiting"): a `Negation` scopes
+each negating word over the next few spaCy tokens of its clause, and
+`PhraseList.find_affirmed` skips a match that lies in such a scope. Where the tokens
+cannot tell (a phrase matched only across a token boundary), the sign counts: a missed
+emergency is the worst failure.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Iterable, List, Optional, Tuple
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 from bot import nlp
 
@@ -32,12 +39,31 @@ def fold(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class TokenView:
+    """A message as folded tokens (or their lemmas) joined by spaces, with each word's
+    place among the spaCy tokens, so that a match can be put back in its clause."""
+
+    text: str
+    starts: Tuple[int, ...]  # offset of each word in `text`
+    token_index: Tuple[int, ...]  # the spaCy token each word came from
+    tokens: Tuple[str, ...]  # every spaCy token, folded ("" for punctuation)
+
+    def span(self, start: int, end: int) -> Tuple[int, int]:
+        """The spaCy tokens [first, last] that the characters [start, end) of `text` cover."""
+        first = max(bisect_right(self.starts, start) - 1, 0)
+        last = max(bisect_right(self.starts, max(end - 1, start)) - 1, first)
+        return self.token_index[first], self.token_index[last]
+
+
+@dataclass(frozen=True)
 class Text:
     """A message prepared for matching: folded words, and folded lemmas."""
 
     raw: str
     folded: str
     lemmas: str
+    # the same words, token by token (Danish and English tokenisers), for negation scopes
+    token_views: Tuple[TokenView, ...] = field(default=(), compare=False)
 
     @property
     def views(self) -> Tuple[str, str]:
@@ -55,10 +81,70 @@ def prepare(raw: str) -> Text:
     danish, _ = nlp.danish()
     english = nlp.english()
     lemma_words: List[str] = []
+    views: List[TokenView] = []
     head = raw[:MAX_LEMMATISED_CHARS].lower()
     for pipeline in (danish, english):
-        lemma_words.append(" ".join(fold(token.lemma_ or token.text) for token in pipeline(head)))
-    return Text(raw=raw, folded=folded, lemmas=" | ".join(lemma_words))
+        doc = pipeline(head)
+        lemma_words.append(" ".join(fold(token.lemma_ or token.text) for token in doc))
+        surface = tuple(fold(token.text) for token in doc)
+        views.append(_token_view(surface, surface))
+        views.append(_token_view(tuple(fold(token.lemma_ or token.text) for token in doc), surface))
+    return Text(raw=raw, folded=folded, lemmas=" | ".join(lemma_words), token_views=tuple(views))
+
+
+def _token_view(words: Sequence[str], surface: Tuple[str, ...]) -> TokenView:
+    parts: List[str] = []
+    starts: List[int] = []
+    index: List[int] = []
+    offset = 0
+    for i, word in enumerate(words):
+        if not word:
+            continue
+        starts.append(offset)
+        index.append(i)
+        parts.append(word)
+        offset += len(word) + 1
+    return TokenView(" ".join(parts), tuple(starts), tuple(index), surface)
+
+
+@dataclass(frozen=True)
+class Negation:
+    """Which words negate what follows them, and where their scope ends.
+
+    A negating word ("ingen", "not") covers up to `window` tokens after it, stopped by
+    punctuation or a clause word ("men", "but", "og", "and"); "can't stop vomiting" is
+    not a negation (`cancelled_by`). A word after the sign ("ketoner negative") negates
+    it within two tokens.
+    """
+
+    before: frozenset
+    after: frozenset = frozenset()
+    boundaries: frozenset = frozenset()
+    cancelled_by: frozenset = frozenset()
+    window: int = 3
+
+    @classmethod
+    def from_lexicon(cls, entry: dict) -> "Negation":
+        def words(key: str) -> frozenset:
+            return frozenset(fold(str(w)) for w in entry.get(key, ()))
+
+        return cls(words("before"), words("after"), words("boundaries"), words("cancelled_by"), int(entry.get("window", 3)))
+
+    def covers(self, tokens: Sequence[str], first: int, last: int) -> Optional[str]:
+        """The negating word whose scope holds tokens [first, last], or None."""
+        for k in range(first - 1, max(first - 1 - self.window, -1), -1):
+            word = tokens[k]
+            if not word or word in self.boundaries:
+                break
+            if word in self.before and not (k + 1 < len(tokens) and tokens[k + 1] in self.cancelled_by):
+                return word
+        for k in range(last + 1, min(last + 3, len(tokens))):
+            word = tokens[k]
+            if not word or word in self.boundaries:
+                break
+            if word in self.after:
+                return word
+        return None
 
 
 def _edit_distance_at_most_one(a: str, b: str) -> bool:
@@ -120,6 +206,26 @@ class PhraseList:
                         if any(_edit_distance_at_most_one(stem, candidate) for stem in stems):
                             return f"{word}~{candidate}"
         return None
+
+    def find_affirmed(self, text: Text, negation: Optional[Negation]) -> Tuple[Optional[str], Optional[str]]:
+        """(the first match not negated, or None; a negated match, for the audit trail).
+
+        A match counts unless every place it is found in the token views lies in a
+        negation's scope; a phrase seen only in the plain views counts (safe side)."""
+        found = self.find(text)
+        if found is None or negation is None or self._regex is None:
+            return found, None
+        negated: Optional[str] = None
+        for view in text.token_views:
+            for match in self._regex.finditer(view.text):
+                first, last = view.span(match.start(), match.end())
+                negator = negation.covers(view.tokens, first, last)
+                if negator is None:
+                    return match.group(0).strip(), negated
+                negated = negated or f"{negator} {match.group(0).strip()}"
+        if negated is None:
+            return found, None  # matched only across tokens, or only by a typo: it counts
+        return None, negated
 
     def __contains__(self, text: Text) -> bool:
         return self.find(text) is not None
