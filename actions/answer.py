@@ -48,7 +48,7 @@ class ActionAnswerTopic(AssistantAction):
         if topic is None:  # only reachable through a misconfigured rule
             return ActionFollowUp().reply(tracker, language)
         reply = answered(tracker, content.default().topic(topic).lead, language, "answer_lead")
-        if guardrail_decision(tracker).get("category") == "exempt":
+        if guardrail_decision(tracker).get("then") == "referral":
             # a question about the rules: answered, and still referred onward
             referral = replies.default().text("rules_referral", language, guideline_url=content.default().first_link("guideline"))
             buttons, reply.messages[-1].buttons = reply.messages[-1].buttons, []

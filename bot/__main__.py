@@ -10,7 +10,8 @@ from typing import List, Optional
 from bot import paths
 
 DEFAULT_URL = "http://127.0.0.1:5005"
-DEFAULT_SETS = [paths.DATA / "eval" / "guardrail_dev.yml"]
+# the development sets: every file in data/eval/
+DEFAULT_SETS = sorted((paths.DATA / "eval").glob("guardrail_dev*.yml"))
 
 
 def chat(args: argparse.Namespace) -> int:

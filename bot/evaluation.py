@@ -2,6 +2,10 @@
 
 Each case is a list of user turns; the tracker's `triage` (and `topic`) after the
 last turn is compared with the label. Targets are those of the guardrail issue.
+The report also gives the figures per conversation state (the triage before the
+last turn: a new conversation, after a refusal, during a handoff, after an
+emergency...) and per layer alone (each layer's own vote, recorded by the guardrail
+in the `guardrail` slot), next to the combined decision.
 """
 from __future__ import annotations
 
@@ -41,6 +45,10 @@ class Outcome:
     topic: Optional[str]
     language: Optional[str]
     guardrail: Optional[dict] = None
+    state: str = "new"  # the triage before the last turn ("new" for a one-message case)
+
+
+LAYERS = ("lexicon", "classifier", "intent")
 
 
 @dataclass
@@ -71,6 +79,30 @@ class Report:
             "language_accuracy": self._share([o for o in self.outcomes if o.language == o.case.lang], self.outcomes),
         }
 
+    def by_state(self) -> Dict[str, "Report"]:
+        states: Dict[str, Report] = {}
+        for outcome in self.outcomes:
+            states.setdefault(outcome.state, Report()).outcomes.append(outcome)
+        return dict(sorted(states.items()))
+
+    def layer_alone(self, layer: str) -> Dict[str, float]:
+        """One layer's own votes on one-message cases, as if it decided alone."""
+        single = [o for o in self.outcomes if o.state == "new"]
+
+        def vote(o: Outcome) -> Optional[str]:
+            return ((o.guardrail or {}).get("votes") or {}).get(layer)
+
+        settings = [o for o in single if o.case.expect == "settings_refused"]
+        emergencies = [o for o in single if o.case.expect == "emergency"]
+        benign = [o for o in single if o.case.expect not in ("settings_refused", "emergency")]
+        not_emergency = [o for o in single if o.case.expect != "emergency"]
+        return {
+            "settings_recall": self._share([o for o in settings if vote(o) in ("settings", "emergency")], settings),
+            "emergency_recall": self._share([o for o in emergencies if vote(o) == "emergency"], emergencies),
+            "false_refusals": self._share([o for o in benign if vote(o) == "settings"], benign),
+            "false_emergencies": self._share([o for o in not_emergency if vote(o) == "emergency"], not_emergency),
+        }
+
     def failures(self, targets: Optional[Dict[str, Tuple[str, float]]] = None) -> Dict[str, float]:
         """The targets (the issue's, unless others are given) not met, with the measured value."""
         failed = {}
@@ -99,12 +131,29 @@ class Report:
         wrong = [o for o in self.outcomes if o.triage != o.case.expect or (o.case.topic and o.topic != o.case.topic)]
         if wrong:
             lines.append("")
-            lines.append("mistakes (id: expected -> got; guardrail layer)")
+            lines.append("mistakes (id: expected -> got; guardrail layer: reasons; the last message)")
             for o in wrong:
-                layer = (o.guardrail or {}).get("layer", "?")
+                decision = o.guardrail or {}
                 expected = o.case.expect + (f"/{o.case.topic}" if o.case.topic else "")
                 got = f"{o.triage}" + (f"/{o.topic}" if o.topic else "")
-                lines.append(f"  {o.case.id}: {expected} -> {got}; {layer}")
+                reasons = "; ".join(decision.get("reasons") or [])
+                lines.append(f"  {o.case.id}: {expected} -> {got}; {decision.get('layer', '?')}: {reasons}")
+                lines.append(f"      {o.case.turns[-1][:160]!r}")
+        lines.append("")
+        lines.append("per conversation state (the triage before the last message)")
+        lines.append(f"  {'state':18}{'cases':>6}" + "".join(f"{name[:16]:>18}" for name in TARGETS))
+        for state, report in self.by_state().items():
+            metrics = report.metrics
+            lines.append(f"  {state:18}{len(report.outcomes):>6}" + "".join(f"{metrics[name]:>18.1%}" for name in TARGETS))
+        lines.append("")
+        lines.append("each layer alone (its own vote, one-message cases) and combined")
+        names = ("settings_recall", "emergency_recall", "false_refusals", "false_emergencies")
+        lines.append(f"  {'layer':18}" + "".join(f"{name:>18}" for name in names))
+        for layer in LAYERS:
+            alone = self.layer_alone(layer)
+            lines.append(f"  {layer:18}" + "".join(f"{alone[name]:>18.1%}" for name in names))
+        combined = Report([o for o in self.outcomes if o.state == "new"]).metrics
+        lines.append(f"  {'combined':18}" + "".join(f"{combined[name]:>18.1%}" for name in names))
         failed = self.failures()
         lines.append("")
         lines.append("targets: " + ("all met" if not failed else "NOT met: " + ", ".join(failed)))
@@ -119,10 +168,13 @@ def load_cases(path: Path) -> List[Case]:
 
 def run_case(servers: AssistantServers, case: Case) -> Outcome:
     sender = servers.new_sender()
-    for turn in case.turns:
+    state = "new"
+    for index, turn in enumerate(case.turns):
+        if index == len(case.turns) - 1 and index > 0:
+            state = f"after {servers.slots(sender).get('triage') or 'nothing'}"
         servers.send(sender, turn)
     slots = servers.slots(sender)
-    return Outcome(case, slots.get("triage"), slots.get("topic"), slots.get("language"), slots.get("guardrail"))
+    return Outcome(case, slots.get("triage"), slots.get("topic"), slots.get("language"), slots.get("guardrail"), state)
 
 
 def evaluate(servers: AssistantServers, cases: List[Case], workers: int = 4) -> Report:

@@ -52,7 +52,13 @@ OVER = "over"  # the person says the danger is over: emergency mode ends here
 # what a reminder adds after the 112 line
 THEN_REFUSAL = "refusal"
 THEN_FIRST_AID = "first_aid"
+THEN_REFERRAL = "referral"  # an answer about the rules, then where to turn instead
+# The topics that answer questions about the rules themselves.
+RULE_TOPICS = ("professional_advice", "guideline")
 LAYERS = ("lexicon", "classifier", "intent", "context")
+# The NLU's settings intent with only a word about diabetes as support ("my kid") counts
+# only when the classifier gives a settings question at least this much.
+WEAK_SUPPORT_SCORE = 0.2
 SETTINGS_INTENT = "ask_settings"
 EMERGENCY_INTENT = "emergency"
 GUARDED_INTENTS = (SETTINGS_INTENT, EMERGENCY_INTENT)
@@ -170,6 +176,7 @@ class Guardrail:
         self.closing_intents = frozenset(s["closing_intents"])
         self.diabetes_words = PhraseList(s["diabetes_words"], "diabetes word")
         self.frustration = PhraseList(s["frustration"], "frustration")
+        self.definitions = PhraseList(s["definition_cues"], "what a word means")
         self.negation = Negation.from_lexicon(e["negation"])
         self.severe = PhraseList(e["severe"], "severe", fuzzy=8)
         self.ketones = PhraseList(e["ketones"], "ketones", fuzzy=6)
@@ -212,7 +219,7 @@ class Guardrail:
         if context.paused:
             return Verdict(HANDOFF, "handoff", ("a person is awaited: the assistant stays silent",), votes=votes)
         verdict = (
-            self._exemption(text, turn, context)
+            self._exemption(text, turn, context, scores)
             or self._frustration(text, turn, context)
             or self._settings(text, turn, context, scores)
         )
@@ -246,7 +253,7 @@ class Guardrail:
                      "very_low_reading", "confusion", "pump_failure", "rising_high"):
             affirmed, denied = getattr(self, name).find_affirmed(text, self.negation)
             found[name] = affirmed
-            if denied and not affirmed:
+            if denied and not affirmed and name in SIGNS_OF_THEIR_OWN:
                 negated.append(denied)
         ongoing = self._found(text, self.now)
         if ongoing:
@@ -254,7 +261,11 @@ class Guardrail:
             held_back = general = None
         else:
             held_back = self._found(text, self.not_now)
-            general = self._found(text, self.general_question) or self._found(text, self.earlier)
+            general = (
+                self._found(text, self.general_question) or self._found(text, self.earlier)
+                or self._found(text, self.definitions)
+            )
+        over = self._found(text, self.over)
         reasons: List[str] = []
         if found["severe"]:
             reasons.append(f"severe: {found['severe']}")
@@ -270,7 +281,8 @@ class Guardrail:
                 reasons.append(f"very low reading despite sugar: {found['very_low_reading']} + {found['despite']}")
             if found["confusion"] and (found["low"] or found["very_low_reading"]):
                 reasons.append(f"confused and low: {found['confusion']} + {found['low'] or found['very_low_reading']}")
-        any_sign = next((f"{name}: {value}" for name, value in found.items() if value and name != "despite"), None)
+        # a sign of danger of its own (a bare figure, "high" or "despite" is none)
+        any_sign = next((f"{name}: {found[name]}" for name in SIGNS_OF_THEIR_OWN if found[name]), None)
         concern = None
         if not self._found(text, self.conditional) or ongoing:
             concern = next(
@@ -279,13 +291,16 @@ class Guardrail:
             )
         if general and not ongoing:
             concern = None
-        return Signs(tuple(reasons), any_sign, tuple(negated), ongoing, held_back, general, concern)
+        return Signs(tuple(reasons), any_sign, tuple(negated), ongoing, held_back, general, concern, over)
 
     def _emergency(self, text: Text, turn: Turn, signs: "Signs", scores: Optional[Dict[str, float]]) -> Optional[Verdict]:
         layers = self.options.layers
         if "lexicon" in layers and signs.acute and not signs.held_back:
             return Verdict(EMERGENCY, "lexicon", (*signs.acute, *_ongoing(signs)), stage=ACUTE)
-        not_acute = signs.held_back or signs.general or (None if signs.ongoing else self._found(text, self.conditional))
+        not_acute = (
+            signs.held_back or signs.general or signs.over
+            or (None if signs.ongoing else self._found(text, self.conditional))
+        )
         # "ikke bevidstløs, ingen ketoner": the signs were there, and all were negated
         negated_only = signs.negated and not signs.any_sign
         if scores and scores[classifier_module.EMERGENCY] >= self.options.emergency_threshold and not (not_acute or negated_only):
@@ -334,14 +349,16 @@ class Guardrail:
 
     # -- questions about the rules ---------------------------------------------------
 
-    def _exemption(self, text: Text, turn: Turn, context: Context) -> Optional[Verdict]:
+    def _exemption(self, text: Text, turn: Turn, context: Context, scores: Optional[Dict[str, float]] = None) -> Optional[Verdict]:
         could_be_refused = (
             turn.intent == SETTINGS_INTENT
             or context.last_triage == "settings_refused"
             or self._found(text, self.terms)
             or self._found(text, self.insulin_figures)
+            or (scores is not None and scores[classifier_module.SETTINGS] >= self.options.settings_threshold)
         )
-        if not could_be_refused:
+        about_care = could_be_refused or self._found(text, self.diabetes_words)
+        if not about_care:
             return None  # nothing to exempt; the other policies answer it
         figure = self._found(text, self.insulin_figures)
         if figure:
@@ -349,7 +366,9 @@ class Guardrail:
         for topic, phrase_list in self.why_not.items():
             found = phrase_list.find(text)
             if found:
-                return self._exempt(turn, topic, f"question about the refusal: {found}")
+                return self._exempt(turn, topic, f"question about the refusal: {found}", refer=True)
+        if not could_be_refused:
+            return None
         # "what does the association think is the right max basal?" still asks for a value
         strong = self._found(text, self.strong_cues) or (
             self._found(text, self.terms) and self._found(text, self.value_judgements)
@@ -357,14 +376,15 @@ class Guardrail:
         for topic, phrase_list in self.meta.items():
             found = phrase_list.find(text)
             if found and not strong:
-                return self._exempt(turn, topic, f"question about the rules or stance: {found}")
+                return self._exempt(turn, topic, f"question about the rules or stance: {found}", refer=topic in RULE_TOPICS)
         return None
 
     @staticmethod
-    def _exempt(turn: Turn, topic: str, reason: str) -> Verdict:
-        """Answered from the paper: on the NLU's topic if it found one, else on the rule's."""
+    def _exempt(turn: Turn, topic: str, reason: str, refer: bool = False) -> Verdict:
+        """Answered from the paper: on the NLU's topic if it found one, else on the rule's.
+        A question about the rules is also referred onward (clinic, guideline, a person)."""
         nlu_topic = turn.intent if turn.intent and turn.intent.startswith("ask_") and turn.intent not in GUARDED_INTENTS else None
-        return Verdict(EXEMPT, "lexicon", (reason,), intent=nlu_topic or f"ask_{topic}")
+        return Verdict(EXEMPT, "lexicon", (reason,), intent=nlu_topic or f"ask_{topic}", then=THEN_REFERRAL if refer else None)
 
     # -- settings questions ----------------------------------------------------------
 
@@ -386,6 +406,9 @@ class Guardrail:
 
     def _settings(self, text: Text, turn: Turn, context: Context, scores: Optional[Dict[str, float]] = None) -> Optional[Verdict]:
         layers = self.options.layers
+        definition = self._found(text, self.definitions)
+        if definition and not (self._found(text, self.strong_cues) or self._found(text, self.insulin_figures)):
+            return None  # "what does ISF stand for?" asks what a word means, not for a value
         verdict = self._settings_lexicon(text, turn, context) if "lexicon" in layers else None
         if verdict is None and "context" in layers:
             verdict = self._settings_in_context(text, turn, context)
@@ -393,10 +416,10 @@ class Guardrail:
             if not (turn.intent in self.closing_intents and scores[classifier_module.SETTINGS] < 0.9):
                 verdict = Verdict(SETTINGS, "classifier", (f"classifier settings {scores[classifier_module.SETTINGS]:.2f}",))
         if verdict is None and "intent" in layers and turn.intent == SETTINGS_INTENT:
-            support = (
-                self._found(text, self.terms) or self._found(text, self.figures) or self._found(text, self.glucose_patterns)
-                or self._found(text, self.diabetes_words) or self._found(text, self.diy)
-            )
+            support = self._found(text, self.terms) or self._found(text, self.figures) or self._found(text, self.glucose_patterns)
+            if not support and (scores is None or scores[classifier_module.SETTINGS] >= WEAK_SUPPORT_SCORE):
+                # a word about diabetes is weak support: it counts unless the classifier sees no settings question
+                support = self._found(text, self.diabetes_words) or self._found(text, self.diy)
             if support:
                 verdict = Verdict(SETTINGS, "intent", (f"intent {turn.intent} ({turn.confidence:.2f})", f"support: {support}"))
         return verdict
@@ -463,6 +486,11 @@ class Signs:
     held_back: Optional[str]  # finished or hypothetical ("last year", "what if")
     general: Optional[str]  # a general question ("what is a normal ketone level?")
     concern: Optional[str]  # a sign that is not acute, for the safety line
+    over: Optional[str] = None  # "it's over, she's eating": no acute sign means no emergency
+
+
+# Signs of danger of their own; a bare figure ("16"), "high" or "despite" is none.
+SIGNS_OF_THEIR_OWN = ("severe", "ketones", "low", "very_low_reading", "not_rising", "confusion", "pump_failure")
 
 
 def _ongoing(signs: Signs) -> Tuple[str, ...]:
