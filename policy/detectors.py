@@ -73,8 +73,10 @@ class Options:
     # the classifier's probability from which it calls a message a settings question / an emergency
     settings_threshold: float = 0.5
     emergency_threshold: float = 0.7
-    # the NLU's emergency intent counts alone from this confidence; below it, only with a sign
+    # the NLU's emergency intent counts alone from this confidence, and only when the
+    # classifier gives an emergency at least `emergency_intent_agreement`; below it, only with a sign
     emergency_intent_threshold: float = 0.85
+    emergency_intent_agreement: float = 0.3
     # user messages after an emergency reply that still count as the same emergency
     emergency_mode_turns: int = 4
     # the layers switched on (each can be switched off for an ablation)
@@ -161,7 +163,7 @@ class Guardrail:
         self.actions: Dict[str, str] = dict(actions or {})
         self.classifier = classifier if "classifier" in self.options.layers else None
         s, e = lexicon["settings"], lexicon["emergency"]
-        self.terms = PhraseList(s["terms"], "setting", fuzzy=5)
+        self.terms = PhraseList(s["terms"], "setting", fuzzy=5, not_typos=s["not_typos"])
         self.cues = PhraseList(s["request_cues"], "request")
         self.strong_cues = PhraseList(s["strong_cues"], "strong request")
         self.judgement_cues = PhraseList(s["judgement_cues"], "judgement")
@@ -177,6 +179,7 @@ class Guardrail:
         self.diabetes_words = PhraseList(s["diabetes_words"], "diabetes word")
         self.frustration = PhraseList(s["frustration"], "frustration")
         self.definitions = PhraseList(s["definition_cues"], "what a word means")
+        self.behaviour_requests = PhraseList(s["behaviour_requests"], "how the system should dose")
         self.negation = Negation.from_lexicon(e["negation"])
         self.severe = PhraseList(e["severe"], "severe", fuzzy=8)
         self.ketones = PhraseList(e["ketones"], "ketones", fuzzy=6)
@@ -211,7 +214,7 @@ class Guardrail:
         if in_mode and (acute is None or acute.layer != "lexicon"):
             # only a new sign of its own makes the full reply come again ("now she is seizing")
             acute = None
-            over = self._found(text, self.over)
+            over = signs.over
             if not over:
                 return self._reminder(text, turn, context, scores).but(votes=votes)
         if acute is not None:
@@ -306,10 +309,15 @@ class Guardrail:
         if scores and scores[classifier_module.EMERGENCY] >= self.options.emergency_threshold and not (not_acute or negated_only):
             reason = f"classifier emergency {scores[classifier_module.EMERGENCY]:.2f}"
             return Verdict(EMERGENCY, "classifier", (reason, *_ongoing(signs)), stage=ACUTE)
-        if turn.intent == EMERGENCY_INTENT and "intent" in layers:
+        if turn.intent == EMERGENCY_INTENT and "intent" in layers and not (not_acute or negated_only):
+            # The NLU's intent counts above its threshold, or below it with a sign; either
+            # way only when the classifier (if on) does not rule an emergency out: the NLU
+            # calls "my daughter is 9 and we loop" an emergency at 1.00.
+            agrees = scores is None or scores[classifier_module.EMERGENCY] >= self.options.emergency_intent_agreement
             strong = turn.confidence >= self.options.emergency_intent_threshold
-            if not not_acute and not negated_only and (strong or signs.any_sign):
-                support = () if strong else (f"with sign: {signs.any_sign}",)
+            if agrees and (strong or signs.any_sign):
+                support = (f"classifier agrees: {scores[classifier_module.EMERGENCY]:.2f}",) if scores else ()
+                support += () if strong else (f"with sign: {signs.any_sign}",)
                 return Verdict(EMERGENCY, "intent", (f"intent {turn.intent} ({turn.confidence:.2f})", *support), stage=ACUTE)
         return None
 
@@ -393,9 +401,17 @@ class Guardrail:
         if context.last_triage not in ("settings_refused", "out_of_scope"):
             return None
         found = self._found(text, self.frustration)
-        if not found or self._lexicon_settings(text):
+        still_asking = self._lexicon_settings(text) or self._found(text, self.strong_cues) or self._found(text, self.follow_up_words)
+        if not found or still_asking:
             return None
         return Verdict(FRUSTRATED, "context", (f"after {context.last_triage}: {found}",), intent="frustration")
+
+    def _about_care(self, text: Text) -> Optional[str]:
+        """A word that puts a message in diabetes care (a setting, a figure, a DIY system...)."""
+        return (
+            self._found(text, self.terms) or self._found(text, self.figures) or self._found(text, self.diy)
+            or self._found(text, self.diabetes_words) or self._found(text, self.glucose_patterns)
+        )
 
     def _lexicon_settings(self, text: Text) -> Optional[str]:
         """The lexicon's own settings vote: a setting with a request, or an insulin figure."""
@@ -413,8 +429,11 @@ class Guardrail:
         if verdict is None and "context" in layers:
             verdict = self._settings_in_context(text, turn, context)
         if verdict is None and scores and scores[classifier_module.SETTINGS] >= self.options.settings_threshold:
-            if not (turn.intent in self.closing_intents and scores[classifier_module.SETTINGS] < 0.9):
-                verdict = Verdict(SETTINGS, "classifier", (f"classifier settings {scores[classifier_module.SETTINGS]:.2f}",))
+            # a settings question is about diabetes care: "hvilken elbil skal jeg købe?" is not
+            about_care = self._about_care(text) or any(self._about_care(prepare(t.text)) for t in list(context.earlier)[-3:])
+            if about_care and not (turn.intent in self.closing_intents and scores[classifier_module.SETTINGS] < 0.9):
+                reason = f"classifier settings {scores[classifier_module.SETTINGS]:.2f}"
+                verdict = Verdict(SETTINGS, "classifier", (reason, f"about diabetes care: {about_care}"))
         if verdict is None and "intent" in layers and turn.intent == SETTINGS_INTENT:
             support = self._found(text, self.terms) or self._found(text, self.figures) or self._found(text, self.glucose_patterns)
             if not support and (scores is None or scores[classifier_module.SETTINGS] >= WEAK_SUPPORT_SCORE):
@@ -442,6 +461,11 @@ class Guardrail:
         pattern = self._found(text, self.glucose_patterns)
         if pattern and strong:
             return Verdict(SETTINGS, "lexicon", (f"glucose pattern: {pattern}", f"request: {strong}"))
+        behaviour = self._found(text, self.behaviour_requests)
+        if behaviour:
+            care = self._about_care(text) or any(self._about_care(prepare(t.text)) for t in list(context.earlier)[-3:])
+            if care:
+                return Verdict(SETTINGS, "lexicon", (f"asks how the system should dose: {behaviour}", f"about diabetes care: {care}"))
         return None
 
     def _settings_in_context(self, text: Text, turn: Turn, context: Context) -> Optional[Verdict]:

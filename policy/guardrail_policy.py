@@ -85,6 +85,7 @@ class GuardrailPolicy(Policy):
             "settings_threshold": defaults.settings_threshold,
             "emergency_threshold": defaults.emergency_threshold,
             "emergency_intent_threshold": defaults.emergency_intent_threshold,
+            "emergency_intent_agreement": defaults.emergency_intent_agreement,
             "emergency_mode_turns": defaults.emergency_mode_turns,
             "layers": list(defaults.layers),
         }

@@ -168,10 +168,12 @@ def _edit_distance_at_most_one(a: str, b: str) -> bool:
 class PhraseList:
     """A list of phrases (with * endings and regex: entries), matched on Text views."""
 
-    def __init__(self, entries: Iterable, name: str = "", fuzzy: int = 0) -> None:
-        """`fuzzy`: the shortest word that may match with one typo (0: no typos)."""
+    def __init__(self, entries: Iterable, name: str = "", fuzzy: int = 0, not_typos: Iterable[str] = ()) -> None:
+        """`fuzzy`: the shortest word that may match with one typo (0: no typos);
+        `not_typos`: everyday words that are never read as a typo ("sitting")."""
         self.name = name
         self.fuzzy_min_length = fuzzy
+        self._not_typos = frozenset(fold(w) for w in not_typos)
         patterns: List[str] = []
         self._fuzzy_words: List[str] = []
         for entry in entries:
@@ -199,7 +201,7 @@ class PhraseList:
                     return found.group(0).strip()
         if self._fuzzy_words:
             for word in _WORD.findall(text.folded):
-                if len(word) >= self.fuzzy_min_length:
+                if len(word) >= self.fuzzy_min_length and word not in self._not_typos:
                     for candidate, wildcard in self._fuzzy_words:
                         # a wildcard entry ("insulinfoelsomhed*") also matches an inflected word
                         stems = {word[: len(candidate) + k] for k in (-1, 0, 1)} if wildcard else {word}
@@ -207,11 +209,15 @@ class PhraseList:
                             return f"{word}~{candidate}"
         return None
 
-    def find_affirmed(self, text: Text, negation: Optional[Negation]) -> Tuple[Optional[str], Optional[str]]:
+    def find_affirmed(
+        self, text: Text, negation: Optional[Negation], inside: bool = False
+    ) -> Tuple[Optional[str], Optional[str]]:
         """(the first match not negated, or None; a negated match, for the audit trail).
 
         A match counts unless every place it is found in the token views lies in a
-        negation's scope; a phrase seen only in the plain views counts (safe side)."""
+        negation's scope; a phrase seen only in the plain views counts (safe side).
+        `inside`: a negating word within the match negates it too ("is not ok"); off
+        for signs that hold their own negation ("trækker ikke vejret")."""
         found = self.find(text)
         if found is None or negation is None or self._regex is None:
             return found, None
@@ -220,6 +226,8 @@ class PhraseList:
             for match in self._regex.finditer(view.text):
                 first, last = view.span(match.start(), match.end())
                 negator = negation.covers(view.tokens, first, last)
+                if negator is None and inside:
+                    negator = next((w for w in view.tokens[first:last + 1] if w in negation.before), None)
                 if negator is None:
                     return match.group(0).strip(), negated
                 negated = negated or f"{negator} {match.group(0).strip()}"
