@@ -72,11 +72,11 @@ class Options:
 
     # the classifier's probability from which it calls a message a settings question / an emergency
     settings_threshold: float = 0.5
-    emergency_threshold: float = 0.7
+    emergency_threshold: float = 0.65
     # the NLU's emergency intent counts alone from this confidence, and only when the
     # classifier gives an emergency at least `emergency_intent_agreement`; below it, only with a sign
     emergency_intent_threshold: float = 0.85
-    emergency_intent_agreement: float = 0.3
+    emergency_intent_agreement: float = 0.5
     # user messages after an emergency reply that still count as the same emergency
     emergency_mode_turns: int = 4
     # the layers switched on (each can be switched off for an ablation)
@@ -268,7 +268,7 @@ class Guardrail:
                 self._found(text, self.general_question) or self._found(text, self.earlier)
                 or self._found(text, self.definitions)
             )
-        over = self._found(text, self.over)
+        over, _ = self.over.find_affirmed(text, self.negation, inside=True)
         reasons: List[str] = []
         if found["severe"]:
             reasons.append(f"severe: {found['severe']}")
@@ -302,7 +302,7 @@ class Guardrail:
             return Verdict(EMERGENCY, "lexicon", (*signs.acute, *_ongoing(signs)), stage=ACUTE)
         not_acute = (
             signs.held_back or signs.general or signs.over
-            or (None if signs.ongoing else self._found(text, self.conditional))
+            or (None if signs.ongoing else self._found(text, self.conditional) or self._found(text, self.recurring))
         )
         # "ikke bevidstløs, ingen ketoner": the signs were there, and all were negated
         negated_only = signs.negated and not signs.any_sign
