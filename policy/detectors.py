@@ -463,9 +463,12 @@ class Guardrail:
             return Verdict(SETTINGS, "lexicon", (f"glucose pattern: {pattern}", f"request: {strong}"))
         behaviour = self._found(text, self.behaviour_requests)
         if behaviour:
-            care = self._about_care(text) or any(self._about_care(prepare(t.text)) for t in list(context.earlier)[-3:])
+            care = self._about_care(text)
             if care:
                 return Verdict(SETTINGS, "lexicon", (f"asks how the system should dose: {behaviour}", f"about diabetes care: {care}"))
+            earlier = next((found for t in list(context.earlier)[-3:] for found in [self._about_care(prepare(t.text))] if found), None)
+            if earlier:
+                return Verdict(SETTINGS, "context", (f"asks how the system should dose: {behaviour}", f"earlier: {earlier}"))
         return None
 
     def _settings_in_context(self, text: Text, turn: Turn, context: Context) -> Optional[Verdict]:

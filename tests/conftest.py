@@ -35,3 +35,25 @@ def assistant(trained_model):
     servers.start()
     yield servers
     servers.stop()
+
+
+@pytest.fixture(scope="session")
+def guardrail_options():
+    """The guardrail's settings exactly as config.yml gives them to the policy."""
+    from policy.detectors import Options
+    from policy.guardrail_policy import GuardrailPolicy
+    from tests.helpers import ROOT, load_yaml
+
+    entry = next(p for p in load_yaml(ROOT / "config.yml")["policies"] if p["name"].endswith("GuardrailPolicy"))
+    return Options.from_config({**GuardrailPolicy.get_default_config(), **entry})
+
+
+@pytest.fixture(scope="session")
+def full_guardrail(guardrail_options):
+    """The lexicon, the rules' action map and the classifier trained on data/guardrail/,
+    with config.yml's thresholds: what `rasa train` builds, without a Rasa model."""
+    from bot import paths
+    from policy import classifier, detectors
+
+    trained = classifier.GuardrailClassifier.train(classifier.load_examples(paths.DATA / "guardrail"))
+    return detectors.load(classifier=trained, options=guardrail_options)
