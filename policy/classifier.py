@@ -4,7 +4,9 @@ The lexicon (policy/detectors.py) finds what it lists; this model generalises fr
 examples of its own (data/guardrail/), written independently of the lexicon, so that
 each covers the other's blind spots. Character n-grams (within words, 2 to 5) carry
 typos, compounds and Danish without æøå; word uni- and bigrams carry phrasing. Text
-is folded as the lexicon folds it (lower case, æ -> ae ...).
+is folded as the lexicon folds it (lower case, æ -> ae ...), and every number becomes
+a word for its size (`normalise`): character n-grams cannot tell 1,6 from 16, and an
+age ("hun er 6") read as a reading made a false alarm.
 
 It is trained by the guardrail policy at `rasa train` and persisted with the model
 (policy/guardrail_policy.py). Its thresholds live in config.yml; they were chosen
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple
@@ -32,6 +35,21 @@ EMERGENCY = "emergency"
 OTHER = "other"
 LABELS = (SETTINGS, EMERGENCY, OTHER)
 SEED = 7
+
+
+_NUMBER = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)(?![\d])")
+# number sizes: a very low reading, low, ordinary, high
+_SIZES = ((3.0, " tal_meget_lav "), (4.0, " tal_lav "), (14.0, " tal_normal "))
+
+
+def _size(match: "re.Match[str]") -> str:
+    value = float(match.group(1).replace(",", "."))
+    return next((word for limit, word in _SIZES if value < limit), " tal_hoej ")
+
+
+def normalise(text: str) -> str:
+    """Folded text with each number replaced by a word for its size."""
+    return " ".join(_NUMBER.sub(_size, fold(text or "")).split())
 
 
 @dataclass(frozen=True)
@@ -99,15 +117,15 @@ class GuardrailClassifier:
         )
         model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=5000, random_state=SEED)
         pipeline = Pipeline([("features", features), ("model", model)])
-        pipeline.fit([fold(e.text) for e in examples], [e.label for e in examples])
+        pipeline.fit([normalise(e.text) for e in examples], [e.label for e in examples])
         return cls(pipeline)
 
     def scores(self, text: str) -> Dict[str, float]:
-        row = self.pipeline.predict_proba([fold(text or "")])[0]
+        row = self.pipeline.predict_proba([normalise(text)])[0]
         return {label: float(row[column]) for label, column in self._columns.items()}
 
     def scores_many(self, texts: Sequence[str]) -> List[Dict[str, float]]:
-        rows = self.pipeline.predict_proba([fold(t or "") for t in texts])
+        rows = self.pipeline.predict_proba([normalise(t) for t in texts])
         return [{label: float(row[column]) for label, column in self._columns.items()} for row in rows]
 
     def persist(self, path: Path) -> None:
