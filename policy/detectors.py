@@ -180,6 +180,8 @@ class Guardrail:
         self.frustration = PhraseList(s["frustration"], "frustration")
         self.definitions = PhraseList(s["definition_cues"], "what a word means")
         self.behaviour_requests = PhraseList(s["behaviour_requests"], "how the system should dose")
+        self.population = {topic: PhraseList(entries, f"population:{topic}") for topic, entries in s["population_questions"].items()}
+        self.normal_ketones = PhraseList(e["normal_ketones"], "normal ketone value")
         self.negation = Negation.from_lexicon(e["negation"])
         self.severe = PhraseList(e["severe"], "severe", fuzzy=8)
         self.ketones = PhraseList(e["ketones"], "ketones", fuzzy=6)
@@ -187,7 +189,7 @@ class Guardrail:
         self.low = PhraseList(e["low"], "low")
         self.not_rising = PhraseList(e["not_rising"], "not rising")
         self.despite = PhraseList(e["despite"], "despite")
-        self.very_low_reading = PhraseList([r for r in e["low"] if isinstance(r, dict)], "very low reading")
+        self.very_low_reading = PhraseList([r for r in e["low"] if isinstance(r, dict)] + e["bare_low_figures"], "very low reading")
         self.confusion = PhraseList(e["confusion"], "confusion")
         self.pump_failure = PhraseList(e["pump_failure"], "pump failure")
         self.rising_high = PhraseList(e["rising_high"], "high and rising")
@@ -258,6 +260,11 @@ class Guardrail:
             found[name] = affirmed
             if denied and not affirmed and name in SIGNS_OF_THEIR_OWN:
                 negated.append(denied)
+        normal = self._found(text, self.normal_ketones)
+        if found["ketones"] and normal:
+            # "ketones are 0.2": a value in the normal range is no sign, like "no ketones"
+            found["ketones"] = None
+            negated.append(f"normal value: {normal}")
         ongoing = self._found(text, self.now)
         if ongoing:
             # "siden i går", "all night", "still": the danger is presented as going on now
@@ -289,7 +296,7 @@ class Guardrail:
         concern = None
         if not self._found(text, self.conditional) or ongoing:
             concern = next(
-                (f"{name}: {found[name]}" for name in ("ketones", "pump_failure", "rising_high", "very_low_reading", "low") if found[name]),
+                (f"{name}: {found[name]}" for name in ("ketones", "pump_failure", "rising_high", "low") if found[name]),
                 None,
             )
         if general and not ongoing:
@@ -371,6 +378,10 @@ class Guardrail:
         figure = self._found(text, self.insulin_figures)
         if figure:
             return None  # a figure for a setting is never just a question about the rules
+        for topic, phrase_list in self.population.items():
+            found = phrase_list.find(text)
+            if found and not self._lexicon_settings(text):
+                return self._exempt(turn, topic, f"asks how many people: {found}")
         for topic, phrase_list in self.why_not.items():
             found = phrase_list.find(text)
             if found:
@@ -517,7 +528,7 @@ class Signs:
 
 
 # Signs of danger of their own; a bare figure ("16"), "high" or "despite" is none.
-SIGNS_OF_THEIR_OWN = ("severe", "ketones", "low", "very_low_reading", "not_rising", "confusion", "pump_failure")
+SIGNS_OF_THEIR_OWN = ("severe", "ketones", "low", "not_rising", "confusion", "pump_failure")
 
 
 def _ongoing(signs: Signs) -> Tuple[str, ...]:

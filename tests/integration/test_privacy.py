@@ -9,17 +9,15 @@ are read too. The answers show that the NLU and the guardrail still saw the orig
 """
 from __future__ import annotations
 
-import threading
-import uuid
 from pathlib import Path
 from typing import Dict, List
 
 import pytest
-import socketio
 
 from bot import replies
 from bot.servers import ARTIFACTS, AssistantServers
 from tests.integration import test_messenger as messenger
+from tests.widget_client import WidgetVisitor
 
 TEXTS = replies.load()
 ORIGIN = "http://127.0.0.1:8080"
@@ -79,36 +77,12 @@ def talk_rest(servers, texts):
 
 def talk_widget(servers, texts):
     """A widget visitor: socket.io long-polling from the allowed origin."""
-    session_id = uuid.uuid4().hex
-    client = socketio.Client(reconnection=False)
-    received: List[str] = []
-    confirmed, bot_said = threading.Event(), threading.Condition()
-    client.on("session_confirm", lambda data: confirmed.set())
-
-    def on_bot(data):
-        with bot_said:
-            received.append(data.get("text", ""))
-            bot_said.notify_all()
-
-    client.on("bot_uttered", on_bot)
-    client.connect(servers.url, headers={"Origin": ORIGIN}, transports=["polling"], socketio_path="socket.io")
-    client.emit("session_request", {"session_id": session_id})
-    assert confirmed.wait(30), "no session_confirm from the widget channel"
-    turns = []
+    visitor = WidgetVisitor(servers.url, ORIGIN)
     try:
-        for text in texts:
-            start = len(received)
-            client.emit("user_uttered", {"message": text, "session_id": session_id})
-            with bot_said:
-                bot_said.wait_for(lambda start=start: len(received) > start, timeout=60)
-            # the rest of the turn's messages follow within moments
-            with bot_said:
-                while bot_said.wait(timeout=3):
-                    pass
-            turns.append(received[start:])
+        turns = [[m.get("text", "") for m in visitor.say(text)] for text in texts]
     finally:
-        client.disconnect()
-    return session_id, turns
+        visitor.close()
+    return visitor.session_id, turns
 
 
 def talk_messenger(servers, graph, texts):
