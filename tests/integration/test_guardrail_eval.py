@@ -33,7 +33,7 @@ REGRESSION_BOUNDS = {
 
 
 def test_the_once_held_out_sets_do_not_regress(assistant):
-    for name in ("guardrail_holdout.yml", "guardrail_holdout_2.yml"):
+    for name in ("guardrail_holdout.yml", "guardrail_holdout_2.yml", "guardrail_holdout_3.yml"):
         report = evaluation.evaluate(assistant, evaluation.load_cases(ROOT / "tests" / "data" / name))
         print(f"== {name}\n{report.render()}")
         assert report.failures(REGRESSION_BOUNDS) == {}, name
