@@ -5,7 +5,10 @@
   HELPLINE_TOKEN always, wherever it listens: bot/helpline/web.check_token.)
 - The action server has no authentication of its own (rasa-sdk 3.6), so it listens
   on loopback unless told otherwise, and warns when told otherwise.
-- Secrets come from the environment only: RASA_TOKEN (or RASA_JWT_SECRET), HELPLINE_TOKEN.
+- The REST channel is an integration channel: off loopback it needs REST_TOKEN
+  (bot/channels/rest.py checks it on every post).
+- Secrets come from the environment only: RASA_TOKEN (or RASA_JWT_SECRET), REST_TOKEN,
+  HELPLINE_TOKEN.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ TOKEN_VARIABLE = "RASA_TOKEN"
 JWT_VARIABLE = "RASA_JWT_SECRET"
 JWT_METHOD_VARIABLE = "RASA_JWT_METHOD"
 MIN_SECRET_LENGTH = 16
+REST_TOKEN_VARIABLE = "REST_TOKEN"
 
 
 class AccessError(SystemExit):
@@ -58,5 +62,13 @@ def check_rasa_api(interface: str, env: Mapping[str, str]) -> None:
         raise AccessError(
             f"Refusing to start: Rasa's HTTP API would listen on {interface} without a token. "
             f"Set {TOKEN_VARIABLE} (or {JWT_VARIABLE}) in the environment, or listen on 127.0.0.1."
+        )
+    rest_token = (env.get(REST_TOKEN_VARIABLE) or "").strip()
+    if rest_token and len(rest_token) < MIN_SECRET_LENGTH:
+        raise AccessError(f"Refusing to start: {REST_TOKEN_VARIABLE} is shorter than {MIN_SECRET_LENGTH} characters.")
+    if not rest_token and not is_loopback(interface):
+        raise AccessError(
+            f"Refusing to start: the REST channel (/webhooks/rest/webhook) would listen on {interface} "
+            f"without a token. Set {REST_TOKEN_VARIABLE} in the environment, or listen on 127.0.0.1."
         )
 

@@ -53,7 +53,7 @@ def serve_rasa(model: str, port: int, interface: str, credentials: str, endpoint
 
     from bot import rasa_patches
 
-    rasa_patches.apply()
+    rasa_patches.apply(interface)
     sys.argv = ["rasa", *arguments]
     main()
 

@@ -21,6 +21,14 @@ What Rasa's own channel did with bad input, and what this one does instead:
 * When the assistant fails on a message, Rasa answered `200 []` (with `?stream=true` the
   response never ended) and logged the text. Here the person gets an apology that says
   to call 112 in an emergency, and only the exception's class and place are logged.
+
+Who may write where: the public channels keep their conversations under their own
+prefix (Messenger `fb:<psid>`, the widget `web:<session>`); this channel keeps the
+sender it is given, so integrations and the tracker API work as before, but refuses a
+sender in another channel's namespace (403): a REST post could otherwise write into a
+Messenger user's conversation. It is an integration channel: with REST_TOKEN set,
+every post must carry it (`Authorization: Bearer <token>` or `?token=`), and
+`python -m bot serve` refuses to listen off loopback without it (bot/access.py).
 """
 from __future__ import annotations
 
@@ -38,6 +46,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
+from bot import access
 from bot.channels import input_text
 
 logger = logging.getLogger(__name__)
@@ -45,6 +54,9 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024  # a 2,000-character message with metadata is far smaller
 MAX_SENDER_CHARS = 128
 MAX_INPUT_CHANNEL_CHARS = 64
+# The conversation-id prefixes of the public channels; a REST sender may not use them.
+OTHER_CHANNELS_NAMESPACES = ("fb:", "web:")
+TOKEN_VARIABLE = access.REST_TOKEN_VARIABLE
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 _DONE = object()  # ends a streamed answer (Rasa's "DONE" string could be a message)
@@ -113,7 +125,22 @@ def _sender(payload: Dict[Text, Any]) -> Text:
         raise BadRequest('"sender" is too long', f"at most {MAX_SENDER_CHARS} characters; got {len(sender)}")
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in sender):
         raise BadRequest('"sender" must not contain control characters')
+    if sender.strip().lower().startswith(OTHER_CHANNELS_NAMESPACES):
+        raise BadRequest('"sender" belongs to another channel',
+                         f"conversation ids starting with {', '.join(OTHER_CHANNELS_NAMESPACES)} are not this channel's",
+                         status=403)
     return sender
+
+
+def token_ok(request: Request, expected: Optional[Text]) -> bool:
+    """True when no REST_TOKEN is set, or the request carries it."""
+    if not expected:
+        return True
+    import hmac
+
+    header = request.headers.get("authorization") or ""
+    given = header[7:].strip() if header.lower().startswith("bearer ") else (request.args.get("token") or "")
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _message(payload: Dict[Text, Any]) -> Text:
@@ -181,6 +208,11 @@ class SafeRestInput(RestInput):
 
     async def handle(self, request: Request, on_new_message: OnNewMessage) -> Union[ResponseStream, HTTPResponse]:
         """Checks the request, then answers it or hands the cleaned text to Rasa."""
+        import os
+
+        if not token_ok(request, (os.environ.get(TOKEN_VARIABLE) or "").strip() or None):
+            logger.info("REST channel: 401, no valid %s.", TOKEN_VARIABLE)
+            return response.json({"error": f"this channel needs the {TOKEN_VARIABLE} token"}, status=401)
         try:
             incoming = parse_request(request.body, self.name())
         except BadRequest as error:

@@ -8,20 +8,43 @@ args are dropped, so no handler or formatter can put the raw values back.
 
 A traceback is formatted (as logging.Formatter does) and redacted into `exc_text`,
 which standard formatters print instead of formatting `exc_info` again; `stack_info`
-is redacted too. Limits: a handler that formats `exc_info` itself (e.g. an error
-tracker) sees the raw exception, and fields given with `extra=` are set on the record
-after the factory runs, so they are not redacted (Sanic's access log puts the request
-line there; bot/channels/messenger.py filters the one secret it can hold).
+is redacted too. Fields given with `extra=` (Sanic's access log puts the request line
+there) are set after the factory runs: `Logger.makeRecord` is wrapped so that string
+extras are redacted too.
+
+Python's `warnings` bypass logging (Rasa reports a message it cannot read as a "/"
+payload through them, quoting the whole message): `install()` routes them through
+logging (`logging.captureWarnings`), so they are redacted like every record.
+
+A message may hold line breaks and control characters: written as they are, a line
+break and "ticket 1 closed" forge a log line. Every message and extra is written on one line,
+with control characters escaped (a backslash and n, r, t, or x and the code).
+
+Limit: a handler that formats `exc_info` itself (e.g. an error tracker) sees the raw
+exception.
 """
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from bot.privacy.redact import redact
 
 _MARK = "_redacts_personal_data"
 _TRACEBACKS = logging.Formatter()
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """The text on one line: line breaks and other control characters escaped."""
+    return _CONTROL.sub(lambda m: _ESCAPES.get(m.group(0), f"\\x{ord(m.group(0)):02x}"), text)
+
+
+def clean(text: str) -> str:
+    """What may be logged of a text: redacted, on one line."""
+    return one_line(redact(text))
 
 
 def install() -> None:
@@ -35,6 +58,27 @@ def install() -> None:
 
     setattr(redacting_factory, _MARK, True)
     logging.setLogRecordFactory(redacting_factory)
+    _wrap_make_record()
+    logging.captureWarnings(True)
+
+
+def _wrap_make_record() -> None:
+    """Redacts the string fields given with `extra=`, set after the factory has run."""
+    original = logging.Logger.makeRecord
+    if getattr(original, _MARK, False):
+        return
+
+    def make_record(self: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = original(self, *args, **kwargs)
+        extra = kwargs.get("extra") if "extra" in kwargs else (args[8] if len(args) > 8 else None)
+        for key in extra or ():
+            value = record.__dict__.get(key)
+            if isinstance(value, str):
+                record.__dict__[key] = clean(value)
+        return record
+
+    setattr(make_record, _MARK, True)
+    logging.Logger.makeRecord = make_record  # type: ignore[method-assign]
 
 
 def installed() -> bool:
@@ -42,8 +86,9 @@ def installed() -> bool:
 
 
 def redact_record(record: logging.LogRecord) -> logging.LogRecord:
-    """The record with its message (args merged in), traceback and stack redacted."""
-    record.msg = redact(_message(record))
+    """The record with its message (args merged in) redacted on one line, and its traceback
+    and stack redacted."""
+    record.msg = clean(_message(record))
     record.args = None
     if record.exc_info and not record.exc_text:
         try:

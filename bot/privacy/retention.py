@@ -29,6 +29,10 @@ ENV_DAYS = "RETENTION_DAYS"
 EVENTS_TABLE = "events"  # Rasa's SQLTrackerStore
 
 
+# A hundred years: beyond it no date can be computed (and nothing is that old).
+MAX_DAYS = 36_500
+
+
 def retention_days(env: Optional[Mapping[str, str]] = None) -> int:
     """RETENTION_DAYS, else config/privacy.yml; a whole number of days, at least 1."""
     env = os.environ if env is None else env
@@ -37,8 +41,8 @@ def retention_days(env: Optional[Mapping[str, str]] = None) -> int:
         days = int(raw)
     except (TypeError, ValueError):
         raise SystemExit(f"{ENV_DAYS} / config/privacy.yml retention_days must be a whole number of days, not {raw!r}") from None
-    if days < 1:
-        raise SystemExit(f"The retention period must be at least 1 day, not {days}")
+    if not 1 <= days <= MAX_DAYS:
+        raise SystemExit(f"The retention period must be between 1 and {MAX_DAYS} days, not {days}")
     return days
 
 
@@ -101,8 +105,8 @@ def purge(days: int, now: Optional[datetime] = None, dry_run: bool = False) -> P
 
 def main(older_than: Optional[int] = None, dry_run: bool = False) -> int:
     days = older_than if older_than is not None else retention_days()
-    if days < 0:
-        print("--older-than must be 0 or more days", file=sys.stderr)
+    if not 0 <= days <= MAX_DAYS:
+        print(f"--older-than must be between 0 and {MAX_DAYS} days, not {days}", file=sys.stderr)
         return 2
     started = time.monotonic()
     result = purge(days, dry_run=dry_run)

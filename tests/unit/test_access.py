@@ -36,8 +36,18 @@ def test_public_interface_without_token_refuses(interface):
 
 
 def test_public_interface_with_token_or_jwt_is_allowed():
-    access.check_rasa_api("0.0.0.0", {"RASA_TOKEN": TOKEN})
-    access.check_rasa_api("0.0.0.0", {"RASA_JWT_SECRET": TOKEN})
+    access.check_rasa_api("0.0.0.0", {"RASA_TOKEN": TOKEN, "REST_TOKEN": TOKEN})
+    access.check_rasa_api("0.0.0.0", {"RASA_JWT_SECRET": TOKEN, "REST_TOKEN": TOKEN})
+
+
+@pytest.mark.parametrize("interface", ["0.0.0.0", "192.168.1.10"])
+def test_the_rest_channel_needs_its_token_off_loopback(interface):
+    """REST is an integration channel: without REST_TOKEN anyone on the network could chat as any sender."""
+    with pytest.raises(access.AccessError, match="REST_TOKEN") as error:
+        access.check_rasa_api(interface, {"RASA_TOKEN": TOKEN})
+    assert error.value.code == 2
+    with pytest.raises(access.AccessError, match="shorter than 16"):
+        access.check_rasa_api("127.0.0.1", {"REST_TOKEN": "short"})
 
 
 @pytest.mark.parametrize("interface", ["127.0.0.1", "0.0.0.0"])
@@ -48,7 +58,8 @@ def test_short_secrets_are_refused_everywhere(interface):
 
 def test_rasa_arguments_carry_the_secrets_from_the_environment():
     arguments = launch.rasa_arguments(
-        "m.tar.gz", 5005, "0.0.0.0", "c.yml", "e.yml", {"RASA_TOKEN": TOKEN, "RASA_JWT_SECRET": TOKEN + "j"}
+        "m.tar.gz", 5005, "0.0.0.0", "c.yml", "e.yml",
+        {"RASA_TOKEN": TOKEN, "RASA_JWT_SECRET": TOKEN + "j", "REST_TOKEN": TOKEN + "r"},
     )
     assert arguments[:2] == ["run", "--enable-api"]
     assert arguments[arguments.index("--auth-token") + 1] == TOKEN

@@ -128,3 +128,76 @@ def test_install_wraps_whatever_factory_was_there():
     finally:
         logging.setLogRecordFactory(original)
     assert logs.installed()
+
+
+# --- warnings, line breaks and extras (issue #12) -------------------------------------------
+
+
+@pytest.fixture
+def warnings_handler():
+    collect = Collect()
+    logger = logging.getLogger("py.warnings")
+    logger.addHandler(collect)
+    yield collect
+    logger.removeHandler(collect)
+
+
+def test_warnings_go_through_the_redacting_log(warnings_handler):
+    """Rasa reports a message it cannot read as a payload through `warnings`, quoting it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        # pytest puts its own showwarning in place for each test: route it again, as install() does
+        logging.captureWarnings(False)
+        logging.captureWarnings(True)
+        warnings.warn("Failed to find intent 'hej mit cpr er 130492-7141' in domain", UserWarning)
+    assert len(warnings_handler.lines) == 1
+    assert "130492-7141" not in warnings_handler.lines[0] and "[cpr]" in warnings_handler.lines[0]
+
+
+def test_importing_bot_routes_warnings_through_logging():
+    """In a process of its own (pytest handles warnings itself): nothing raw reaches stderr."""
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    code = (
+        "import logging, sys, warnings, bot\n"
+        "logging.basicConfig(stream=sys.stderr, format='%(name)s %(message)s')\n"
+        "warnings.warn(\"Failed to find intent 'hej mit cpr er 130492-7141\\nticket 1 closed' in domain\")\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "130492-7141" not in done.stderr and "py.warnings" in done.stderr and "[cpr]" in done.stderr
+    assert not any(line.startswith("ticket 1 closed") for line in done.stderr.splitlines())
+
+
+@pytest.mark.parametrize("text", ["hej\nticket 1 closed", "hej\r\nticket 1 closed", "hej\u2028ticket 1 closed", "a\x1b[31mred"])
+def test_a_message_cannot_forge_a_log_line(handler, text):
+    logging.getLogger("bot.test").info("user wrote: %s", text)
+    [line] = handler.lines
+    assert "\n" not in line and "\r" not in line and "\u2028" not in line and "\x1b" not in line
+    assert line.startswith("bot.test user wrote: ")
+
+
+def test_extras_are_redacted_and_on_one_line():
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    keep = Keep()
+    logger = logging.getLogger("sanic.access.test")
+    logger.addHandler(keep)
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("", extra={"request": "GET /x?mail=ole@example.dk\nforged", "status": 200})
+    finally:
+        logger.removeHandler(keep)
+    assert "ole@example.dk" not in records[0].request and "[email]" in records[0].request
+    assert records[0].request.endswith("\\nforged") and "\n" not in records[0].request
+    assert records[0].status == 200

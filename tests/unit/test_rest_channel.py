@@ -270,3 +270,38 @@ async def test_health_and_the_channel_name(bot):
         async with session.get(url + ROUTE) as answer:
             assert answer.status == 405  # GET on the webhook: Sanic's 4xx, not a 500
     assert SafeRestInput.name() == "rest" and SafeRestInput().url_prefix() == "rest"
+
+
+# --- one conversation, one owner (issue #12) -------------------------------------------------
+
+
+@pytest.mark.parametrize("sender", ["fb:1234567890123456", "web:0123456789abcdef0123456789abcdef", "FB:123", " web:x"])
+def test_a_sender_in_another_channels_namespace_is_refused(sender):
+    from bot.channels.rest import BadRequest, parse_request
+
+    with pytest.raises(BadRequest) as error:
+        parse_request(json.dumps({"sender": sender, "message": "hej"}).encode())
+    assert error.value.status == 403 and "another channel" in error.value.error
+
+
+def test_ordinary_senders_are_kept_as_they_are():
+    from bot.channels.rest import parse_request
+
+    assert parse_request(json.dumps({"sender": "crm-4711:case 9", "message": "hej"}).encode()).sender == "crm-4711:case 9"
+
+
+class _Request:
+    def __init__(self, headers=None, args=None):
+        self.headers = headers or {}
+        self.args = args or {}
+
+
+def test_with_rest_token_set_every_post_must_carry_it():
+    from bot.channels.rest import token_ok
+
+    secret = "a-long-rest-token-0123456789"
+    assert token_ok(_Request(), None)
+    assert not token_ok(_Request(), secret)
+    assert not token_ok(_Request({"authorization": "Bearer wrong"}), secret)
+    assert token_ok(_Request({"authorization": f"Bearer {secret}"}), secret)
+    assert token_ok(_Request(args={"token": secret}), secret)

@@ -114,3 +114,24 @@ def test_the_command_line_purges_and_says_what_it_did(stores):
     assert result.returncode == 0, result.stderr
     assert "Deleted 3 conversation events (1 conversations)" in result.stdout
     assert senders(path) == set()
+
+
+@pytest.mark.parametrize("days", ["99999999", "36501", "-1"])
+def test_an_out_of_range_age_gets_a_clear_error_not_a_traceback(days):
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    done = subprocess.run([sys.executable, "-m", "bot", "purge", "--older-than", days, "--dry-run"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2
+    assert "between 0 and 36500 days" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_out_of_range_retention_period_is_refused():
+    from bot.privacy import retention
+
+    with pytest.raises(SystemExit, match="between 1 and 36500"):
+        retention.retention_days({"RETENTION_DAYS": "99999999"})
