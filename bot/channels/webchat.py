@@ -33,6 +33,11 @@ MAX_SOCKET_BYTES (its default, made explicit: 1 MB) with a 400 and closes that s
 the server carries on. When the assistant fails on a message, the page gets an apology
 that names 112 instead of silence.
 
+Conversations are stored as `web:<session>`, and a session belongs to the socket that
+opened it (bot/channels/widget_sessions.py): a second socket cannot write into a live
+session; the page reclaims its own after a reload with the token it was given
+(`session_token` event).
+
 The widget sends the page language as `customData` (`metadata_key` in
 credentials.yml). Rasa's handler passes that dict as the message metadata; here it
 is trimmed to the keys the assistant reads (`language`: "da" or "en"), so a page
@@ -54,7 +59,6 @@ import logging
 import os
 import re
 import sys
-import uuid
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional
 from urllib.parse import urlsplit
 
@@ -63,6 +67,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from bot.channels import input_text
+from bot.channels.widget_sessions import SessionRegistry, conversation_id
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +129,7 @@ class WebchatInput(SocketIOInput):
     def __init__(self, *args: Any, allowed_origins: Optional[Iterable[str]] = None, **kwargs: Any) -> None:
         """Takes SocketIOInput's arguments; `allowed_origins` defaults to WIDGET_ALLOWED_ORIGINS."""
         super().__init__(*args, **kwargs)
+        self.sessions = SessionRegistry()
         if allowed_origins is None:
             self.allowed_origins = parse_origins(os.environ.get(ORIGINS_ENV))
         else:
@@ -147,6 +153,12 @@ class WebchatInput(SocketIOInput):
         # Replace Rasa's handlers for these events (python-socketio keeps one per event).
         self.sio.on("session_request", handler=self._session_request, namespace=self.namespace)
 
+        async def disconnect(sid: str) -> None:
+            self.sessions.release(sid)
+            logger.debug("Socket %s disconnected.", sid)
+
+        self.sio.on("disconnect", handler=disconnect, namespace=self.namespace)
+
         async def user_message(sid: str, data: Any) -> None:
             await self._user_message(sid, data, on_widget_message)
 
@@ -158,18 +170,21 @@ class WebchatInput(SocketIOInput):
         return blueprint
 
     async def _session_request(self, sid: str, data: Any) -> None:
-        """Rasa's session_request, with the room joined before the confirmation."""
+        """Rasa's session_request, with the room joined before the confirmation, and the
+        session bound to this socket (a live session of another socket is not given out)."""
         proposed = data.get("session_id") if isinstance(data, Mapping) else None
-        if isinstance(proposed, str) and SESSION_ID.fullmatch(proposed):
-            session_id = proposed
-        else:
-            session_id = uuid.uuid4().hex
+        token = data.get("session_token") if isinstance(data, Mapping) else None
+        if not (isinstance(proposed, str) and SESSION_ID.fullmatch(proposed)):
+            proposed = None
+        session_id, new_token = self.sessions.claim(sid, proposed, token)
         if self.session_persistence:
-            joined = self.sio.enter_room(sid, session_id, namespace=self.namespace)
+            joined = self.sio.enter_room(sid, conversation_id(session_id), namespace=self.namespace)
             if inspect.isawaitable(joined):  # a coroutine from python-socketio 5.x
                 await joined
+        if new_token:
+            await self.sio.emit("session_token", new_token, room=sid, namespace=self.namespace)
         await self.sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
-        logger.debug("Socket %s joined conversation %s.", sid, session_id)
+        logger.debug("Socket %s joined its conversation.", sid)
 
     async def _user_message(self, sid: str, data: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         """Rasa's handle_message, for any data a page may send: checked, cleaned, never raising."""
@@ -177,10 +192,11 @@ class WebchatInput(SocketIOInput):
             logger.info("Socket %s sent a message that is not an object; ignored.", sid)
             return
         if self.session_persistence:
-            sender_id = data.get("session_id")
-            if not isinstance(sender_id, str) or not sender_id.strip() or len(sender_id) > 128:
-                logger.warning("Socket %s sent a message without a valid session_id; ignored.", sid)
+            session_id = data.get("session_id")
+            if not self.sessions.owns(sid, session_id if isinstance(session_id, str) else None):
+                logger.warning("Socket %s sent a message for a session it does not hold; ignored.", sid)
                 return
+            sender_id = conversation_id(session_id)
         else:
             sender_id = sid
         output = SocketIOOutput(self.sio, self.bot_message_evt)

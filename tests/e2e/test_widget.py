@@ -92,7 +92,7 @@ def test_a_danish_conversation_with_the_keyboard_only(page, widget_server, webch
     expect(log.locator(".dfchat-message--user").last).to_have_text("Du skrev: Tal med en person")
     expect(message_box).to_be_focused()
 
-    sender = page.evaluate("DFChat.sessionId()")
+    sender = "web:" + page.evaluate("DFChat.sessionId()")
     expect(log.locator(".dfchat-message--bot").nth(bot_messages)).to_be_visible()  # the handoff reply
     screenshot(page, "widget-da-handoff.png")
 
@@ -127,7 +127,7 @@ def test_the_english_page_gets_english_strings_and_the_language_prior(page, widg
     expect(log.locator(".dfchat-message--bot").first).to_have_text(
         "The assistant replied: " + TEXTS.text("intro", "en")
     )
-    sender = page.evaluate("DFChat.sessionId()")
+    sender = "web:" + page.evaluate("DFChat.sessionId()")
     assert user_events(webchat_assistant, sender)[-1]["metadata"]["language"] == "en"
     assert webchat_assistant.slots(sender)["language"] == "en"
     screenshot(page, "widget-en.png")
@@ -156,7 +156,7 @@ def test_messages_are_shown_as_text_never_as_html(page, widget_server, webchat_a
     expect(log.locator(".dfchat-message--bot").first).to_be_visible()  # the conversation is on the server
 
     # A bot message with HTML, sent to this conversation through the socket.io channel.
-    sender = page.evaluate("DFChat.sessionId()")
+    sender = "web:" + page.evaluate("DFChat.sessionId()")
     bot_text = '<b>Fed skrift</b> <i>kursiv</i> <script>window.injected=3</script><img src=x onerror="window.injected=4">'
     response = requests.post(
         f"{webchat_assistant.url}/conversations/{sender}/tracker/events",

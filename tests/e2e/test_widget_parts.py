@@ -93,12 +93,13 @@ async def test_session_request_joins_the_room_before_confirming(data, kept):
 
     channel.sio.enter_room, channel.sio.emit = enter_room, emit
     await channel.sio.handlers["/"]["session_request"]("sid1", data)
-    (_, _, room), confirm = calls
-    assert confirm == ("session_confirm", "sid1", room)
+    (_, _, room), token, confirm = calls
+    assert token[:2] == ("session_token", "sid1") and len(token[2]) >= 24
+    assert confirm[:2] == ("session_confirm", "sid1") and room == "web:" + confirm[2]
     if kept:
-        assert room == data["session_id"]
+        assert confirm[2] == data["session_id"]
     else:
-        assert re.fullmatch(r"[0-9a-f]{32}", room)
+        assert re.fullmatch(r"[0-9a-f]{32}", confirm[2])
 
 
 @pytest.mark.parametrize(
@@ -124,11 +125,46 @@ async def test_widget_messages_reach_rasa_with_the_cleaned_metadata():
 
     channel = WebchatInput(session_persistence=True, metadata_key="customData", allowed_origins=["http://x.test"])
     channel.blueprint(on_new_message)
+    channel.sessions.claim("sid", "session-0001", None)
     handler = channel.sio.handlers["/"]["user_uttered"]
-    await handler("sid", {"message": "ok", "session_id": "s1", "customData": {"language": "en", "x": 1}})
+    await handler("sid", {"message": "ok", "session_id": "session-0001", "customData": {"language": "en", "x": 1}})
     assert [(m.text, m.sender_id, m.metadata, m.input_channel) for m in received] == [
-        ("ok", "s1", {"language": "en"}, "socketio")
+        ("ok", "web:session-0001", {"language": "en"}, "socketio")
     ]
+
+
+async def test_a_socket_cannot_write_into_a_session_it_does_not_hold():
+    """All channels share one space of ids: another socket naming a live session is ignored."""
+    received = []
+
+    async def on_new_message(message):
+        received.append(message)
+
+    channel = WebchatInput(session_persistence=True, metadata_key="customData", allowed_origins=["http://x.test"])
+    channel.blueprint(on_new_message)
+    channel.sessions.claim("victim-socket", "victim-session-01", None)
+    handler = channel.sio.handlers["/"]["user_uttered"]
+    await handler("attacker-socket", {"message": "/ask_human", "session_id": "victim-session-01"})
+    assert received == []
+
+
+def test_a_live_session_goes_only_to_the_socket_with_its_token():
+    from bot.channels.widget_sessions import SessionRegistry
+
+    registry = SessionRegistry()
+    session, token = registry.claim("tab-1", "my-session-0001", None)
+    assert session == "my-session-0001" and token
+    # another socket names the same session without the token: it gets one of its own
+    other, other_token = registry.claim("intruder", "my-session-0001", "guess")
+    assert other != session and other_token and not registry.owns("intruder", session)
+    assert registry.owns("tab-1", session)
+    # the same tab, reloaded (a new socket), shows its token and gets its session back
+    again, new_token = registry.claim("tab-1-reloaded", "my-session-0001", token)
+    assert (again, new_token) == (session, None)
+    assert registry.owns("tab-1-reloaded", session) and not registry.owns("tab-1", session)
+    # after the socket is gone, the session still needs the token
+    registry.release("tab-1-reloaded")
+    assert registry.claim("intruder-2", "my-session-0001", None)[0] != session
 
 
 # ---- the widget server -------------------------------------------------------

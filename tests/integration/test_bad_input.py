@@ -8,19 +8,17 @@ Messenger's bad bodies are in tests/unit/test_messenger_channel.py and test_mess
 from __future__ import annotations
 
 import json
-import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional
 
 import pytest
 import requests
-import socketio
 
 from bot import content
 from bot.channels import input_text
 from bot.servers import ARTIFACTS
+from tests.widget_client import WidgetVisitor
 
 PAPER = content.load()
 LOOPING = "Hvad mener Diabetesforeningen om looping?"
@@ -239,50 +237,13 @@ def test_8_conversations_at_once_each_get_their_own_answers(assistant):
 # --- the widget's socket.io channel --------------------------------------------------------
 
 
-class WidgetVisitor:
-    """A widget visitor: socket.io long-polling from an allowed origin, one conversation."""
-
-    def __init__(self, assistant, session_id: Optional[str] = None) -> None:
-        self.session_id = session_id or uuid.uuid4().hex
-        self.client = socketio.Client(reconnection=False)
-        self.received: List[str] = []
-        self.changed = threading.Condition()
-        self.disconnected = threading.Event()
-        confirmed = threading.Event()
-        self.client.on("session_confirm", lambda data: confirmed.set())
-        self.client.on("bot_uttered", self._on_bot)
-        self.client.on("disconnect", lambda *args: self.disconnected.set())
-        self.client.connect(assistant.url, headers={"Origin": ORIGIN}, transports=["polling"], socketio_path="socket.io")
-        self.client.emit("session_request", {"session_id": self.session_id})
-        assert confirmed.wait(30), "no session_confirm from the widget channel"
-
-    def _on_bot(self, data: Dict[str, Any]) -> None:
-        with self.changed:
-            self.received.append(data.get("text", ""))
-            self.changed.notify_all()
-
-    def emit(self, text: str) -> None:
-        self.client.emit("user_uttered", {"message": text, "session_id": self.session_id,
-                                          "customData": {"language": "da"}})
-
-    def say(self, text: str, wait: float = 60) -> List[str]:
-        """Sends one message; the bot's messages of that turn (empty if none came in `wait` s)."""
-        start = len(self.received)
-        self.emit(text)
-        with self.changed:
-            self.changed.wait_for(lambda: len(self.received) > start, timeout=wait)
-            while self.changed.wait(timeout=3):  # the rest of the turn follows within moments
-                pass
-        return self.received[start:]
-
-    def close(self) -> None:
-        """Disconnects in the background: the polling client waits out its long poll (~25 s)."""
-        if self.client.connected:
-            threading.Thread(target=self.client.disconnect, daemon=True).start()
+def visit(assistant, session_id: Optional[str] = None, token: Optional[str] = None) -> WidgetVisitor:
+    """A Danish widget page's visitor (tests/widget_client.py)."""
+    return WidgetVisitor(assistant.url, ORIGIN, session_id=session_id, token=token, language="da")
 
 
 def test_the_widget_answers_10000_characters_with_the_too_long_reply(assistant):
-    visitor = WidgetVisitor(assistant)
+    visitor = visit(assistant)
     try:
         said = visitor.say(long_danish(10_000))
         assert len(said) == 1 and said[0].startswith("Er nogen i akut fare, så ring 112")
@@ -292,12 +253,12 @@ def test_the_widget_answers_10000_characters_with_the_too_long_reply(assistant):
         for statement in PAPER.topic("association_stance").lead:
             assert flat(statement.text["da"]) in answer
     finally:
-        visitor.close()
-    assert [e["text"] for e in user_events(assistant, visitor.session_id)] == [LOOPING]
+        visitor.close(background=True)
+    assert [e["text"] for e in user_events(assistant, visitor.conversation_id)] == [LOOPING]
 
 
 def test_a_1_mb_widget_message_is_refused_and_the_server_carries_on(assistant):
-    visitor = WidgetVisitor(assistant)
+    visitor = visit(assistant)
     try:
         visitor.emit("x" * (1024 * 1024))
         # Engine.IO refuses the POST (over its 1 MB limit) and closes that socket; no reply, no crash
@@ -305,16 +266,16 @@ def test_a_1_mb_widget_message_is_refused_and_the_server_carries_on(assistant):
         time.sleep(2)
         assert visitor.received == []
     finally:
-        visitor.close()
+        visitor.close(background=True)
     assert_healthy(assistant)
-    again = WidgetVisitor(assistant, visitor.session_id)  # the page reconnects to the same conversation
+    again = visit(assistant, visitor.session_id, visitor.token)  # the page reconnects to the same conversation
     try:
         answer = flat(" ".join(again.say(LOOPING)))
         for statement in PAPER.topic("association_stance").lead:
             assert flat(statement.text["da"]) in answer
     finally:
         again.close()
-    assert [e["text"] for e in user_events(assistant, visitor.session_id)] == [LOOPING]
+    assert [e["text"] for e in user_events(assistant, visitor.conversation_id)] == [LOOPING]
     assert_follow_up_is_answered(assistant, assistant.new_sender())
 
 
@@ -336,11 +297,11 @@ def test_garbage_on_the_widget_socket_is_not_a_5xx(assistant, packet):
     answer = requests.post(socket_url, params=params, data=packet, headers=headers, timeout=30)
     assert answer.status_code < 500
     assert_healthy(assistant)
-    visitor = WidgetVisitor(assistant)
+    visitor = visit(assistant)
     try:
         assert visitor.say("   ") == [input_text.empty_reply()]  # the channel still answers
     finally:
-        visitor.close()
+        visitor.close(background=True)
 
 
 # --- afterwards ---------------------------------------------------------------------------

@@ -79,10 +79,10 @@ def talk_widget(servers, texts):
     """A widget visitor: socket.io long-polling from the allowed origin."""
     visitor = WidgetVisitor(servers.url, ORIGIN)
     try:
-        turns = [[m.get("text", "") for m in visitor.say(text)] for text in texts]
+        turns = [visitor.say(text) for text in texts]
     finally:
         visitor.close()
-    return visitor.session_id, turns
+    return visitor.conversation_id, turns
 
 
 def talk_messenger(servers, graph, texts):

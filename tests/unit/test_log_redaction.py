@@ -151,7 +151,7 @@ def test_warnings_go_through_the_redacting_log(warnings_handler):
         # pytest puts its own showwarning in place for each test: route it again, as install() does
         logging.captureWarnings(False)
         logging.captureWarnings(True)
-        warnings.warn("Failed to find intent 'hej mit cpr er 130492-7141' in domain", UserWarning)
+        warnings.warn("Failed to find intent 'hej mit cpr er 130492-7141' in domain", UserWarning, stacklevel=2)
     assert len(warnings_handler.lines) == 1
     assert "130492-7141" not in warnings_handler.lines[0] and "[cpr]" in warnings_handler.lines[0]
 

@@ -303,7 +303,14 @@
       self.socket = socket;
       socket.on("connect", function () {
         // Joins the conversation's room again after every (re)connection.
-        socket.emit("session_request", { session_id: self.store.sessionId });
+        // The token proves that this tab opened the session (bot/channels/widget_sessions.py).
+        socket.emit("session_request", { session_id: self.store.sessionId, session_token: self.store.sessionToken || null });
+      });
+      socket.on("session_token", function (token) {
+        if (typeof token === "string" && token) {
+          self.store.sessionToken = token;
+          saveStore(self.store);
+        }
       });
       socket.on("session_confirm", function (sessionId) {
         if (typeof sessionId === "string" && sessionId) {
