@@ -1,4 +1,4 @@
-"""Command line: `python -m bot serve | actions | chat | eval | content | language | credentials | purge | helpline`."""
+"""Command line: `python -m bot serve | actions | chat | eval | content | language | credentials | purge | migrate-ids | helpline`."""
 from __future__ import annotations
 
 import argparse
@@ -120,6 +120,13 @@ def purge(args: argparse.Namespace) -> int:
     return retention.main(args.older_than, dry_run=args.dry_run)
 
 
+def migrate_ids(args: argparse.Namespace) -> int:
+    """Moves conversations stored under the old, shared ids into fb: and web: (bot/persistence/migrate_ids.py)."""
+    from bot.persistence import migrate_ids as module
+
+    return module.main(dry_run=args.dry_run)
+
+
 def helpline(argv: List[str]) -> int:
     """Helpline tickets: list | show ID | close ID | serve (bot/helpline/cli.py)."""
     from bot.helpline import cli
@@ -151,6 +158,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="age in days (default: RETENTION_DAYS or config/privacy.yml)")
     p.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     p.set_defaults(func=purge)
+
+    p = commands.add_parser("migrate-ids", help="move conversations stored under old ids into fb: and web: (once)")
+    p.add_argument("--dry-run", action="store_true", help="only count what would be moved")
+    p.set_defaults(func=migrate_ids)
 
     p = commands.add_parser("chat", help="chat with the running assistant in the terminal")
     p.add_argument("--url", default=DEFAULT_URL)
