@@ -77,10 +77,13 @@ class AssistantServers(AssistantClient):
     tracker and lock stores), with a random API token unless `env` brings RASA_TOKEN.
     """
 
-    def __init__(self, model: Path, env: Optional[Dict[str, str]] = None) -> None:
-        """`env`: extra environment for both servers (channel secrets, store URLs)."""
+    def __init__(self, model: Path, env: Optional[Dict[str, str]] = None,
+                 endpoints: Optional[Dict[str, Any]] = None) -> None:
+        """`env`: extra environment for both servers (channel secrets, store URLs);
+        `endpoints`: extra entries for the endpoints file (an event broker)."""
         self.model = model
         self.extra_env = dict(env or {})
+        self.extra_endpoints = dict(endpoints or {})
         self.extra_env.setdefault(access.TOKEN_VARIABLE, uuid.uuid4().hex + uuid.uuid4().hex)
         self.rasa_port = free_port()
         self.action_port = free_port()
@@ -118,6 +121,7 @@ class AssistantServers(AssistantClient):
         env = self.environment()
         endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
         endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{self.action_port}/webhook"}
+        endpoints.update(self.extra_endpoints)
         endpoints_file = ARTIFACTS / f"endpoints-{self.rasa_port}.yml"
         endpoints_file.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
         credentials_file = credentials.write(ARTIFACTS / f"credentials-{self.rasa_port}.yml", env)

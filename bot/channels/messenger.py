@@ -16,9 +16,15 @@ What it adds to Rasa's channel (docs/messenger.md):
   characters is answered through the Send API without reaching Rasa (the too-long reply
   starts with 112). When the assistant fails on a message, the person gets an apology
   that names 112, and only the exception's class is logged.
-* Every messaging event of a batch is handled (Rasa's stops at the first one), Meta's
-  redeliveries (same message id) are answered once, echoes of the page's own messages
-  are ignored.
+* A post that passed the checks is answered 200 at once; its events are handled in the
+  background (Meta retries a webhook that is slow to answer). Every messaging event of a
+  batch is handled (Rasa's stops at the first one), one sender's events in the order they
+  came, also across posts. Meta's redeliveries (same message id) are answered once, also
+  when one arrives while the first delivery is still being answered: the id is remembered
+  before the 200. Echoes of the page's own messages are ignored.
+* Conversation ids are namespaced: a Messenger user's conversation is `fb:<PSID>`
+  (`conversation_id`), so no other channel's sender id can name it; the output channel
+  sends to the bare PSID (`psid_of`) and refuses a conversation id without the prefix.
 * The verification handshake needs `hub.mode=subscribe` and the right token; otherwise 403.
 * Replies go through our own small Send API client (aiohttp, so the event loop is never
   blocked): texts over Messenger's 2,000-character limit are split at paragraph,
@@ -37,8 +43,22 @@ import json
 import logging
 import os
 import re
-from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Sequence, Text, Union
+from collections import OrderedDict, deque
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Deque,
+    Dict,
+    Iterable,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Set,
+    Text,
+    Union,
+)
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -49,7 +69,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels import input_text
+from bot.channels import input_text, payloads
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +87,13 @@ QUICK_REPLY_PAYLOAD_LIMIT = 1000
 MAX_BODY_BYTES = 1024 * 1024  # Meta batches at most 1,000 events; real bodies are far smaller
 SEEN_MESSAGE_IDS = 2048
 SEND_TIMEOUT_SECONDS = 15.0
+MAX_CONCURRENT_TURNS = 16  # background turns answered at once (one sender's are always one at a time)
+SHUTDOWN_GRACE_SECONDS = 10.0  # at shutdown, turns still running get this long to finish
+
+# Messenger conversations are stored under "fb:<PSID>": all channels share one space of
+# conversation ids, and without the prefix a REST post naming a PSID as its sender would
+# write into that person's conversation.
+SENDER_PREFIX = "fb:"
 
 
 class MessengerConfigError(RasaException):
@@ -94,6 +121,21 @@ def valid_signature(app_secret: Text, body: bytes, header: Optional[Text]) -> bo
         return False
     expected = hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode("ascii"), match.group(1).lower().encode("ascii"))
+
+
+# --- conversation ids ------------------------------------------------------------------
+
+
+def conversation_id(psid: Union[Text, int]) -> Text:
+    """The Rasa conversation (sender) id of the Messenger user `psid`: "fb:<PSID>"."""
+    return SENDER_PREFIX + str(psid)
+
+
+def psid_of(conversation: Text) -> Optional[Text]:
+    """The PSID in a Messenger conversation id ("fb:<PSID>"); None for any other id."""
+    if not isinstance(conversation, str) or not conversation.startswith(SENDER_PREFIX):
+        return None
+    return conversation[len(SENDER_PREFIX):] or None
 
 
 # --- payload ---------------------------------------------------------------------------
@@ -160,6 +202,13 @@ def event_text(event: Dict[Text, Any]) -> Optional[Text]:
         payload = postback.get("payload")
         return payload if isinstance(payload, str) and payload.strip() else None
     return None
+
+
+def event_is_typed(event: Dict[Text, Any]) -> bool:
+    """True for text the person typed (not a quick reply or a postback): never a "/" payload
+    (bot/channels/payloads.py)."""
+    message = event.get("message")
+    return isinstance(message, dict) and not isinstance(message.get("quick_reply"), dict)
 
 
 def event_message_id(event: Dict[Text, Any]) -> Optional[Text]:
@@ -344,7 +393,11 @@ def _graph_error(detail: Text) -> Text:
 
 
 class SecureMessengerBot(OutputChannel):
-    """Sends the assistant's messages to one person on Messenger through `GraphAPI`."""
+    """Sends the assistant's messages to one person on Messenger through `GraphAPI`.
+
+    Every `recipient_id` it is given is a conversation id ("fb:<PSID>"); the Send API gets
+    the bare PSID. A conversation id of another channel is refused (logged, nothing sent).
+    """
 
     @classmethod
     def name(cls) -> Text:
@@ -354,14 +407,25 @@ class SecureMessengerBot(OutputChannel):
         super().__init__()
         self.graph = graph
 
+    @staticmethod
+    def _recipient(recipient_id: Text) -> Optional[Dict[Text, Text]]:
+        psid = psid_of(recipient_id)
+        if psid is None:
+            logger.warning("Messenger: not a Messenger conversation id (no %r prefix); nothing sent.", SENDER_PREFIX)
+            return None
+        return {"id": psid}
+
     async def _send_message(self, recipient_id: Text, message: Dict[Text, Any]) -> bool:
-        return await self.graph.send(
-            {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message}
-        )
+        recipient = self._recipient(recipient_id)
+        if recipient is None:
+            return False
+        return await self.graph.send({"recipient": recipient, "messaging_type": "RESPONSE", "message": message})
 
     async def send_action(self, recipient_id: Text, sender_action: Text) -> None:
         """mark_seen, typing_on or typing_off."""
-        await self.graph.send({"recipient": {"id": recipient_id}, "sender_action": sender_action})
+        recipient = self._recipient(recipient_id)
+        if recipient is not None:
+            await self.graph.send({"recipient": recipient, "sender_action": sender_action})
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self._send_texts(recipient_id, text, [])
@@ -426,6 +490,16 @@ class _RedactVerifyToken(logging.Filter):
         return True
 
 
+class _Turn(NamedTuple):
+    """One accepted messaging event, waiting to be handled in the background."""
+
+    psid: Text
+    text: Text
+    message_id: Optional[Text]
+    metadata: Optional[Dict[Text, Any]]
+    on_new_message: Callable[[UserMessage], Awaitable[Any]]
+
+
 def _install_access_log_filter() -> None:
     from sanic.log import access_logger
 
@@ -462,6 +536,9 @@ class SecureFacebookInput(FacebookInput):
         super().__init__(fb_verify, fb_secret, fb_access_token)
         self.graph = GraphAPI(fb_access_token, fb_secret, graph_base_url)
         self._seen: "OrderedDict[Text, None]" = OrderedDict()
+        self._queues: Dict[Text, Deque[_Turn]] = {}  # per PSID: turns not yet started
+        self._tasks: Set["asyncio.Task[None]"] = set()  # references, so running tasks are not collected
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_TURNS)
 
     def __repr__(self) -> Text:
         return f"SecureFacebookInput(graph={self.graph!r})"
@@ -495,6 +572,10 @@ class SecureFacebookInput(FacebookInput):
                 logger.exception("Messenger webhook: unexpected error; the event was dropped.")
                 return response.json({"status": "error", "detail": "the event could not be handled"}, status=200)
 
+        @fb_webhook.listener("before_server_stop")
+        async def finish_turns(app: Any, loop: Any) -> None:
+            await self.shut_down(SHUTDOWN_GRACE_SECONDS)
+
         return fb_webhook
 
     def verify_handshake(self, mode: Optional[Text], token: Optional[Text], challenge: Optional[Text]) -> HTTPResponse:
@@ -522,39 +603,104 @@ class SecureFacebookInput(FacebookInput):
             logger.warning("Messenger webhook refused: %s.", error)
             return response.json({"error": str(error)}, status=400)
         metadata = self.get_metadata(request)
+        # Everything up to the 200 is synchronous: the message ids are remembered and the
+        # turns queued before Meta has its answer, so a retry of this post finds them seen.
         for event in messaging_events(payload):
-            await self._handle_event(event, on_new_message, metadata)
+            turn = self._accept(event, on_new_message, metadata)
+            if turn is not None:
+                self._schedule(turn)
         return response.text("EVENT_RECEIVED")
 
-    async def _handle_event(self, event: Dict[Text, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                            metadata: Optional[Dict[Text, Any]]) -> None:
+    def _accept(self, event: Dict[Text, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                metadata: Optional[Dict[Text, Any]]) -> Optional[_Turn]:
+        """The event as a turn to handle, or None when there is nothing (new) to answer."""
         text = event_text(event)
         if text is None:
             logger.debug("Messenger event with no text for the assistant; ignored.")
-            return
+            return None
         message_id = event_message_id(event)
         if message_id and self._already_seen(message_id):
             logger.info("Messenger redelivered a message already handled; ignored.")
+            return None
+        if event_is_typed(event):
+            metadata = {**(metadata or {}), payloads.TYPED_KEY: True}
+        return _Turn(str(event["sender"]["id"]), text, message_id, metadata, on_new_message)
+
+    def _schedule(self, turn: _Turn) -> None:
+        """Queues the turn behind its sender's earlier ones; starts a worker when none runs."""
+        queue = self._queues.get(turn.psid)
+        if queue is not None:
+            queue.append(turn)
             return
-        sender_id = str(event["sender"]["id"])
-        out_channel = self.get_output_channel()
-        await out_channel.send_action(sender_id, "mark_seen")
-        await out_channel.send_action(sender_id, "typing_on")
+        self._queues[turn.psid] = deque([turn])
+        task = asyncio.get_running_loop().create_task(self._work_through(turn.psid))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _work_through(self, psid: Text) -> None:
+        """Handles one sender's queued turns, one after another, until the queue is empty."""
+        queue = self._queues[psid]
         try:
-            checked = input_text.check(text)
+            while queue:
+                turn = queue.popleft()
+                try:
+                    async with self._slots:
+                        await self._handle_turn(turn)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:  # the class only: a message may quote the person's text
+                    logger.error("Messenger: an event could not be handled (%s); it was dropped.",
+                                 type(error).__name__)
+        finally:
+            if self._queues.get(psid) is queue:
+                del self._queues[psid]
+
+    async def _handle_turn(self, turn: _Turn) -> None:
+        conversation = conversation_id(turn.psid)
+        out_channel = self.get_output_channel()
+        await out_channel.send_action(conversation, "mark_seen")
+        await out_channel.send_action(conversation, "typing_on")
+        try:
+            checked = input_text.check(turn.text)
             if not checked.ok:
                 logger.info("Messenger: message answered without the assistant (%s).", checked.reason)
-                await out_channel.send_text_message(sender_id, checked.reply)
+                await out_channel.send_text_message(conversation, checked.reply)
                 return
-            await on_new_message(
-                UserMessage(checked.text, out_channel, sender_id, input_channel=self.name(), message_id=message_id,
-                            metadata=metadata)
+            await turn.on_new_message(
+                UserMessage(checked.text, out_channel, conversation, input_channel=self.name(),
+                            message_id=turn.message_id, metadata=turn.metadata)
             )
         except Exception as error:
             input_text.log_failure(self.name(), error)
-            await out_channel.send_text_message(sender_id, input_text.error_reply())
+            await out_channel.send_text_message(conversation, input_text.error_reply())
         finally:
-            await out_channel.send_action(sender_id, "typing_off")
+            await out_channel.send_action(conversation, "typing_off")
+
+    async def wait_idle(self, timeout: Optional[float] = None) -> bool:
+        """Waits until every accepted event has been handled; False when `timeout` (seconds)
+        ran out first."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            running = [task for task in self._tasks if not task.done()]
+            if not running:
+                return True
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                return False
+            await asyncio.wait(running, timeout=remaining)
+
+    async def shut_down(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Lets the turns in hand finish for up to `grace` seconds, then cancels the rest."""
+        if await self.wait_idle(grace):
+            return
+        waiting = sum(len(queue) for queue in self._queues.values())
+        logger.warning("Messenger: stopping with %d conversation(s) still being answered (%d event(s) not started).",
+                       len(self._queues), waiting)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _already_seen(self, message_id: Text) -> bool:
         if message_id in self._seen:

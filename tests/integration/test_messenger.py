@@ -3,6 +3,11 @@ the Send API calls it makes, captured by a fake Graph API on 127.0.0.1 (no netwo
 
 The assistant runs with its own servers (FACEBOOK_* set, FACEBOOK_GRAPH_URL pointing at
 the fake), so bot/credentials.py turns the SecureFacebookInput channel on.
+
+The channel answers 200 before it handles the events, so a test waits for the turn on the
+fake Graph API (`say`, `wait_for_turns`: the channel sends typing_off after every turn).
+A Messenger user's conversation is stored under "fb:<PSID>" (`conversation`); the Send
+API calls go to the bare PSID.
 """
 from __future__ import annotations
 
@@ -121,24 +126,26 @@ def sign(body: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def conversation(psid: str) -> str:
+    """The conversation id under which Rasa stores a Messenger user's conversation."""
+    return "fb:" + psid
+
+
 def webhook(sender: str, text: str, quick_reply: Optional[str] = None) -> bytes:
     """A Messenger webhook body in Meta's format, ASCII-escaped as Meta sends it."""
+    return webhook_batch(sender, [text], quick_reply)
+
+
+def webhook_batch(sender: str, texts: List[str], quick_reply: Optional[str] = None) -> bytes:
+    """One webhook body with a message event for each of `texts`, from `sender`."""
     now = int(time.time() * 1000)
-    message: Dict[str, Any] = {"mid": f"m_{sender}_{random.getrandbits(64):x}", "text": text}
-    if quick_reply:
-        message["quick_reply"] = {"payload": quick_reply}
-    payload = {
-        "object": "page",
-        "entry": [
-            {
-                "id": PAGE_ID,
-                "time": now,
-                "messaging": [
-                    {"sender": {"id": sender}, "recipient": {"id": PAGE_ID}, "timestamp": now, "message": message}
-                ],
-            }
-        ],
-    }
+    events = []
+    for text in texts:
+        message: Dict[str, Any] = {"mid": f"m_{sender}_{random.getrandbits(64):x}", "text": text}
+        if quick_reply:
+            message["quick_reply"] = {"payload": quick_reply}
+        events.append({"sender": {"id": sender}, "recipient": {"id": PAGE_ID}, "timestamp": now, "message": message})
+    payload = {"object": "page", "entry": [{"id": PAGE_ID, "time": now, "messaging": events}]}
     return json.dumps(payload).encode()
 
 
@@ -148,16 +155,23 @@ def post(servers: AssistantServers, body: bytes, headers: Optional[Dict[str, str
     )
 
 
+def wait_for_turns(graph: FakeGraphAPI, sender: str, turns: int, timeout: float = 60) -> int:
+    """Waits until `turns` turns of `sender` are done (or `timeout`); returns the count."""
+    deadline = time.time() + timeout
+    while graph.turns_done(sender) < turns and time.time() < deadline:
+        time.sleep(0.2)
+    return graph.turns_done(sender)
+
+
 def say(servers: AssistantServers, graph: FakeGraphAPI, sender: str, text: str,
         quick_reply: Optional[str] = None) -> List[Dict[str, Any]]:
-    """Posts one signed message and returns the Send API messages of that turn."""
+    """Posts one signed message and returns the Send API messages of that turn (the 200
+    comes before the turn is handled: this waits for the turn's typing_off)."""
     before_turns, before = graph.turns_done(sender), len(graph.messages(sender))
     body = webhook(sender, text, quick_reply)
     answer = post(servers, body, {"X-Hub-Signature-256": sign(body)})
     assert answer.status_code == 200, answer.text
-    deadline = time.time() + 60
-    while graph.turns_done(sender) <= before_turns and time.time() < deadline:
-        time.sleep(0.2)
+    wait_for_turns(graph, sender, before_turns + 1)
     return graph.messages(sender)[before:]
 
 
@@ -169,8 +183,9 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def user_events(servers: AssistantServers, sender: str) -> List[Dict[str, Any]]:
-    return [e for e in servers.tracker(sender)["events"] if e["event"] == "user"]
+def user_events(servers: AssistantServers, psid: str) -> List[Dict[str, Any]]:
+    """The user events of the Messenger user `psid`'s conversation ("fb:<psid>")."""
+    return [e for e in servers.tracker(conversation(psid))["events"] if e["event"] == "user"]
 
 
 # --- the handshake ---------------------------------------------------------------------
@@ -213,7 +228,8 @@ def test_a_danish_question_gets_the_papers_danish_answer_with_quick_replies(serv
     proof = hmac.new(SECRET.encode(), TOKEN.encode(), hashlib.sha256).hexdigest()
     assert all(c["query"]["appsecret_proof"] == proof for c in calls)
 
-    tracker = servers.tracker(sender)
+    tracker = servers.tracker(conversation(sender))  # /conversations/fb:<psid>/tracker
+    assert tracker["sender_id"] == f"fb:{sender}"
     slots = tracker["slots"]
     assert (slots["language"], slots["triage"], slots["topic"]) == ("da", "answered", "association_stance")
     assert user_events(servers, sender)[-1]["input_channel"] == "facebook"
@@ -233,7 +249,7 @@ def test_a_settings_question_is_refused_without_a_figure(servers, graph):
     assert TEXTS.text("settings_refusal.opening", "da") in reply
     assert not re.search(r"\d", reply)
     assert [q["payload"] for q in sent[-1].get("quick_replies", [])] == ["/ask_human"]
-    assert servers.slots(sender)["triage"] == "settings_refused"
+    assert servers.slots(conversation(sender))["triage"] == "settings_refused"
 
 
 # --- refused requests ------------------------------------------------------------------
@@ -290,9 +306,43 @@ def test_blank_and_too_long_messages_are_answered_without_the_assistant(servers,
 def test_a_redelivered_message_is_answered_once(servers, graph):
     sender = new_psid()
     body = webhook(sender, "hej")
-    for _ in range(2):
+    for _ in range(2):  # the retry comes while the first delivery is still being answered
         assert post(servers, body, {"X-Hub-Signature-256": sign(body)}).status_code == 200
+    assert wait_for_turns(graph, sender, 1) == 1
+    time.sleep(3)  # time for a second turn, were there one
+    assert graph.turns_done(sender) == 1
     assert len(user_events(servers, sender)) == 1
+
+
+def test_a_batch_is_answered_200_at_once_and_its_events_in_order_afterwards(servers, graph):
+    sender = new_psid()
+    questions = ["hej", "hvad mener I om looping?", "fortæl mere", "tak for hjælpen"]
+    body = webhook_batch(sender, questions)
+    answer = post(servers, body, {"X-Hub-Signature-256": sign(body)})
+    turns_at_the_answer = graph.turns_done(sender)
+    assert (answer.status_code, answer.text) == (200, "EVENT_RECEIVED")
+    assert turns_at_the_answer < len(questions)  # the 200 did not wait for the turns
+    assert wait_for_turns(graph, sender, len(questions)) == len(questions)
+    assert [e["text"] for e in user_events(servers, sender)] == questions
+
+
+# --- one conversation, one owner ---------------------------------------------------------
+
+
+def test_a_messenger_conversation_is_stored_under_fb_psid_and_no_other_channel_reaches_it(servers, graph):
+    psid = new_psid()
+    assert say(servers, graph, psid, "hej")
+    tracker = servers.tracker(f"fb:{psid}")  # GET /conversations/fb:<psid>/tracker
+    assert tracker["sender_id"] == f"fb:{psid}"
+    assert [(e["text"], e["input_channel"]) for e in tracker["events"] if e["event"] == "user"] == [("hej", "facebook")]
+    assert all(c["json"]["recipient"] == {"id": psid} for c in graph.for_sender(psid))  # the Send API: bare PSID
+
+    # a REST post whose sender is the PSID starts a conversation of its own
+    calls = len(graph.for_sender(psid))
+    assert servers.send(psid, "hvad mener I om looping?")
+    assert [e["text"] for e in servers.tracker(psid)["events"] if e["event"] == "user"] == ["hvad mener I om looping?"]
+    assert [e["text"] for e in user_events(servers, psid)] == ["hej"]  # the Messenger conversation is untouched
+    assert len(graph.for_sender(psid)) == calls  # and nothing went to the person on Messenger
 
 
 def test_no_secret_reaches_the_log(servers, graph):

@@ -87,7 +87,7 @@ def talk_widget(servers, texts):
 
 def talk_messenger(servers, graph, texts):
     psid = messenger.new_psid()
-    return psid, [messenger.texts(messenger.say(servers, graph, psid, text)) for text in texts]
+    return "fb:" + psid, [messenger.texts(messenger.say(servers, graph, psid, text)) for text in texts]
 
 
 def stored_files(world) -> List[Path]:

@@ -3,9 +3,13 @@
 The channel's blueprint runs in an in-process Sanic server (registered the way Rasa
 registers channels); a stand-in agent records the messages that reach it, and a local
 aiohttp server stands in for the Graph API and records the Send API calls.
+
+The channel answers 200 before it handles the events (in the background), so a test that
+looks at what was handled first waits for the channel (`post_signed(..., channel)`).
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -79,19 +83,27 @@ class GraphRecorder:
 
 
 class RecordingAgent:
-    """Stands in for Rasa's agent: records the messages and answers each with one text."""
+    """Stands in for Rasa's agent: records the messages and answers each with one text.
+
+    `messages` are the messages that reached it, `handled` those it has finished; with a
+    `gate`, each message waits for the gate to open before it is answered."""
 
     def __init__(self) -> None:
         self.messages: List[UserMessage] = []
+        self.handled: List[UserMessage] = []
         self.fail = False
+        self.gate: Optional[asyncio.Event] = None
 
     async def handle_message(self, message: UserMessage) -> None:
         self.messages.append(message)
+        if self.gate is not None:
+            await self.gate.wait()
         if self.fail:
             raise RuntimeError("the agent broke")
         await message.output_channel.send_response(
             message.sender_id, {"text": f"svar på {message.text}", "buttons": [{"title": "Fortæl mere", "payload": "/follow_up"}]}
         )
+        self.handled.append(message)
 
 
 @pytest.fixture
@@ -115,6 +127,15 @@ async def post(url: str, body: bytes, headers: Optional[Dict[str, str]] = None):
     async with aiohttp.ClientSession() as session:
         async with session.post(url + ROUTE, data=body, headers={"Content-Type": "application/json", **(headers or {})}) as r:
             return r.status, await r.text()
+
+
+async def post_signed(url: str, body: bytes, channel: Optional[SecureFacebookInput] = None):
+    """Posts `body` signed; with `channel`, then waits until the channel has handled every
+    event it accepted (it answers before it handles them)."""
+    status, text = await post(url, body, {"X-Hub-Signature-256": sign(body)})
+    if channel is not None:
+        assert await channel.wait_idle(10), "the channel did not finish its events within 10 s"
+    return status, text
 
 
 async def get(url: str, params: Dict[str, str]):
@@ -143,12 +164,12 @@ def test_signature_check_on_its_own():
 
 
 async def test_a_signed_message_reaches_the_agent_and_the_answer_goes_out(bot):
-    url, agent, _, graph = bot
+    url, agent, channel, graph = bot
     body = webhook_body(event(sender="24680", text="hvad mener I om looping?"))
-    status, text = await post(url, body, {"X-Hub-Signature-256": sign(body)})
+    status, text = await post_signed(url, body, channel)
     assert (status, text) == (200, "EVENT_RECEIVED")
     assert [(m.text, m.sender_id, m.input_channel) for m in agent.messages] == [
-        ("hvad mener I om looping?", "24680", "facebook")
+        ("hvad mener I om looping?", "fb:24680", "facebook")
     ]
     sent = graph.messages()
     assert [m["message"]["text"] for m in sent] == ["svar på hvad mener I om looping?"]
@@ -251,18 +272,149 @@ async def test_a_valid_event_does_not_go_through_when_another_in_the_batch_is_ba
 
 
 async def test_every_event_of_a_batch_is_handled_and_redeliveries_once(bot):
-    url, agent, _, _ = bot
+    url, agent, channel, _ = bot
     first, second = event(sender="1", text="hej", mid="m_1"), event(sender="2", text="hello", mid="m_2")
     body = json.dumps({"object": "page", "entry": [{"messaging": [first]}, {"messaging": [second]}]}).encode()
-    assert (await post(url, body, {"X-Hub-Signature-256": sign(body)}))[0] == 200
-    assert [(m.sender_id, m.text, m.message_id) for m in agent.messages] == [("1", "hej", "m_1"), ("2", "hello", "m_2")]
+    assert (await post_signed(url, body, channel))[0] == 200
+    assert sorted((m.sender_id, m.text, m.message_id) for m in agent.messages) == [
+        ("fb:1", "hej", "m_1"), ("fb:2", "hello", "m_2")
+    ]
     again = webhook_body(first)
-    assert (await post(url, again, {"X-Hub-Signature-256": sign(again)}))[0] == 200
+    assert (await post_signed(url, again, channel))[0] == 200
     assert len(agent.messages) == 2
 
 
+# --- 200 at once, events in the background ------------------------------------------------
+
+
+async def test_a_batch_of_30_is_answered_200_before_any_event_is_handled(bot):
+    url, agent, channel, graph = bot
+    agent.gate = asyncio.Event()  # every message waits here until the test opens the gate
+    body = webhook_body(*[event(sender="4242", text=f"spørgsmål {i}", mid=f"m_batch_{i}") for i in range(30)])
+    try:
+        status, text = await asyncio.wait_for(post(url, body, {"X-Hub-Signature-256": sign(body)}), timeout=5)
+        assert (status, text) == (200, "EVENT_RECEIVED")
+        assert agent.handled == [] and len(agent.messages) <= 1  # the 200 came first: at most one has begun
+        assert graph.messages() == []
+    finally:
+        agent.gate.set()
+    assert await channel.wait_idle(10)
+    assert [m.text for m in agent.handled] == [f"spørgsmål {i}" for i in range(30)]  # all of them, in order
+    assert [m.message_id for m in agent.handled] == [f"m_batch_{i}" for i in range(30)]
+    assert [m["message"]["text"] for m in graph.messages()] == [f"svar på spørgsmål {i}" for i in range(30)]
+
+
+async def test_a_retry_while_the_first_delivery_is_being_handled_is_handled_once(bot):
+    url, agent, channel, graph = bot
+    agent.gate = asyncio.Event()
+    body = webhook_body(event(sender="77", text="hej", mid="m_r1"), event(sender="77", text="og mere", mid="m_r2"))
+    try:
+        first = await asyncio.wait_for(post(url, body, {"X-Hub-Signature-256": sign(body)}), timeout=5)
+        retry = await asyncio.wait_for(post(url, body, {"X-Hub-Signature-256": sign(body)}), timeout=5)
+        assert first[0] == retry[0] == 200
+        assert agent.handled == []  # the first delivery is still being handled
+    finally:
+        agent.gate.set()
+    assert await channel.wait_idle(10)
+    assert [(m.text, m.message_id) for m in agent.messages] == [("hej", "m_r1"), ("og mere", "m_r2")]
+    assert [m["message"]["text"] for m in graph.messages()] == ["svar på hej", "svar på og mere"]
+    # a retry after the first delivery was handled is ignored too, but a new id in it is not
+    again = webhook_body(event(sender="77", text="hej", mid="m_r1"), event(sender="77", text="tak", mid="m_r3"))
+    assert (await post_signed(url, again, channel))[0] == 200
+    assert [m.message_id for m in agent.messages] == ["m_r1", "m_r2", "m_r3"]
+
+
+async def test_one_senders_events_stay_in_order_across_posts(bot):
+    url, agent, channel, _ = bot
+    agent.gate = asyncio.Event()
+    posts = [
+        webhook_body(event(sender="5", text="a1"), event(sender="6", text="b1"), event(sender="5", text="a2")),
+        webhook_body(event(sender="6", text="b2"), event(sender="5", text="a3")),
+        webhook_body(event(sender="5", text="a4")),
+    ]
+    try:
+        for body in posts:
+            assert (await asyncio.wait_for(post(url, body, {"X-Hub-Signature-256": sign(body)}), timeout=5))[0] == 200
+    finally:
+        agent.gate.set()
+    assert await channel.wait_idle(10)
+    assert [m.text for m in agent.handled if m.sender_id == "fb:5"] == ["a1", "a2", "a3", "a4"]
+    assert [m.text for m in agent.handled if m.sender_id == "fb:6"] == ["b1", "b2"]
+    assert channel._queues == {} and channel._tasks == set()  # nothing left behind
+
+
+async def test_a_failure_in_the_background_is_logged_by_class_only_and_the_rest_goes_on(bot, monkeypatch, caplog):
+    url, agent, channel, _ = bot
+    handle = channel._handle_turn
+
+    async def breaks_on_the_first(turn):
+        if turn.text == "min cpr er 010203-1234":
+            raise ValueError(f"could not handle {turn.text}")
+        await handle(turn)
+
+    monkeypatch.setattr(channel, "_handle_turn", breaks_on_the_first)
+    body = webhook_body(event(sender="88", text="min cpr er 010203-1234"), event(sender="88", text="hej"))
+    assert (await post_signed(url, body, channel)) == (200, "EVENT_RECEIVED")
+    assert [m.text for m in agent.handled] == ["hej"]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "ValueError" in logged and "010203" not in logged
+
+
+async def test_at_shutdown_turns_get_a_grace_period_then_are_cancelled(bot, caplog):
+    url, agent, channel, _ = bot
+    agent.gate = asyncio.Event()  # never opened
+    body = webhook_body(event(sender="99", text="først"), event(sender="99", text="så"))
+    assert (await post(url, body, {"X-Hub-Signature-256": sign(body)}))[0] == 200
+    assert not await channel.wait_idle(0.2)
+    await channel.shut_down(grace=0.2)
+    assert channel._tasks == set() and channel._queues == {} and agent.handled == []
+    assert "still being answered" in "\n".join(r.getMessage() for r in caplog.records)
+
+
+# --- conversation ids: "fb:<PSID>" -------------------------------------------------------
+
+
+def test_conversation_ids_and_psids():
+    assert messenger.SENDER_PREFIX == "fb:"
+    assert messenger.conversation_id("1234567890") == "fb:1234567890"
+    assert messenger.conversation_id(1234567890) == "fb:1234567890"
+    assert messenger.psid_of("fb:1234567890") == "1234567890"
+    assert messenger.psid_of(messenger.conversation_id("42")) == "42"
+    for foreign in ("1234567890", "fb:", "", "FB:1", "rest:fb:1"):
+        assert messenger.psid_of(foreign) is None
+
+
+async def test_rasa_gets_the_namespaced_id_and_the_send_api_the_bare_psid(bot):
+    url, agent, channel, graph = bot
+    body = webhook_body(event(sender="1357913579", text="hej"))
+    assert (await post_signed(url, body, channel))[0] == 200
+    (message,) = agent.messages
+    assert message.sender_id == "fb:1357913579"
+    assert graph.calls and all(c["json"]["recipient"] == {"id": "1357913579"} for c in graph.calls)
+    assert [c["json"].get("sender_action") for c in graph.calls] == ["mark_seen", "typing_on", None, "typing_off"]
+    # a numeric sender id in the JSON is the same person
+    body = json.dumps({"object": "page", "entry": [{"messaging": [
+        {"sender": {"id": 1357913579}, "recipient": {"id": "PAGE_ID"}, "message": {"mid": "m_int", "text": "igen"}}
+    ]}]}).encode()
+    assert (await post_signed(url, body, channel))[0] == 200
+    assert [m.sender_id for m in agent.messages] == ["fb:1357913579", "fb:1357913579"]
+
+
+async def test_the_output_channel_sends_only_to_messenger_conversations(graph, caplog):
+    bot = SecureMessengerBot(messenger.GraphAPI(TOKEN, SECRET, graph.url))
+    await bot.send_text_message("fb:2468", "hej")
+    await bot.send_action("fb:2468", "typing_on")
+    assert [c["json"]["recipient"] for c in graph.calls] == [{"id": "2468"}, {"id": "2468"}]
+    for foreign in ("2468", "a-rest-sender", "fb:"):  # another channel's conversation: nothing is sent
+        await bot.send_response(foreign, {"text": "hej", "buttons": [{"title": "Ja", "payload": "/affirm"}]})
+        await bot.send_action(foreign, "typing_on")
+        await bot.send_custom_json(foreign, {"text": "hej"})
+    assert len(graph.calls) == 2
+    assert "not a Messenger conversation id" in caplog.text
+
+
 async def test_quick_replies_postbacks_echoes_and_attachments(bot):
-    url, agent, _, _ = bot
+    url, agent, channel, _ = bot
     events = [
         event(sender="7", text="Fortæl mere", quick_reply={"payload": "/follow_up"}),
         {"sender": {"id": "7"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1, "postback": {"title": "x", "payload": "/ask_human"}},
@@ -272,15 +424,15 @@ async def test_quick_replies_postbacks_echoes_and_attachments(bot):
         event(sender="7", text="   "),
     ]
     body = webhook_body(*events)
-    assert (await post(url, body, {"X-Hub-Signature-256": sign(body)}))[0] == 200
+    assert (await post_signed(url, body, channel))[0] == 200
     assert [m.text for m in agent.messages] == ["/follow_up", "/ask_human"]
 
 
 async def test_a_failing_agent_is_not_a_500(bot):
-    url, agent, _, graph = bot
+    url, agent, channel, graph = bot
     agent.fail = True
     body = webhook_body(event(sender="9"))
-    status, _ = await post(url, body, {"X-Hub-Signature-256": sign(body)})
+    status, _ = await post_signed(url, body, channel)
     assert status == 200 and len(agent.messages) == 1
     assert [c["json"].get("sender_action") for c in graph.calls][-1] == "typing_off"
 
@@ -290,7 +442,7 @@ async def test_a_graph_api_that_is_down_is_not_a_500(graph):
     channel = SecureFacebookInput(VERIFY, SECRET, TOKEN, graph_base_url=f"http://127.0.0.1:{free_port()}/v21.0")
     async with running(channel, agent) as url:
         body = webhook_body(event())
-        status, _ = await post(url, body, {"X-Hub-Signature-256": sign(body)})
+        status, _ = await post_signed(url, body, channel)
     assert status == 200 and len(agent.messages) == 1
 
 
@@ -307,38 +459,39 @@ async def test_an_oversized_body_is_refused(bot):
 async def test_a_blank_message_gets_the_bilingual_reply_and_does_not_reach_the_agent(bot):
     from bot.channels import input_text
 
-    url, agent, _, graph = bot
+    url, agent, channel, graph = bot
     body = webhook_body(event(sender="31", text=" \n\t\u200b"))
-    assert (await post(url, body, {"X-Hub-Signature-256": sign(body)}))[0] == 200
+    assert (await post_signed(url, body, channel))[0] == 200
     assert agent.messages == []
     assert [m["message"]["text"] for m in graph.messages()] == [input_text.empty_reply()]
+    assert {c["json"]["recipient"]["id"] for c in graph.calls} == {"31"}  # the bare PSID
     assert [c["json"].get("sender_action") for c in graph.calls][-1] == "typing_off"
 
 
 async def test_a_too_long_message_gets_112_first_and_does_not_reach_the_agent(bot):
-    url, agent, _, graph = bot
+    url, agent, channel, graph = bot
     body = webhook_body(event(sender="32", text="Hvad mener I om looping? " * 400))  # 10,000 characters
-    assert (await post(url, body, {"X-Hub-Signature-256": sign(body)}))[0] == 200
+    assert (await post_signed(url, body, channel))[0] == 200
     assert agent.messages == []
     (sent,) = graph.messages()
     assert sent["message"]["text"].startswith("Er nogen i akut fare, så ring 112") and "2.000" in sent["message"]["text"]
 
 
 async def test_control_characters_are_removed_and_emoji_rtl_html_pass_as_text(bot):
-    url, agent, _, _ = bot
+    url, agent, channel, _ = bot
     texts = ["\u202ehej\x00 med\x1b dig", "🙂👍🏽", "مرحبا", "<script>alert(1)</script>", "'; DROP TABLE events; --"]
     body = webhook_body(*[event(sender="33", text=text) for text in texts])
-    assert (await post(url, body, {"X-Hub-Signature-256": sign(body)}))[0] == 200
+    assert (await post_signed(url, body, channel))[0] == 200
     assert [m.text for m in agent.messages] == ["hej med dig"] + texts[1:]
 
 
 async def test_a_failing_agent_gets_the_person_the_apology(bot, caplog):
     from bot.channels import input_text
 
-    url, agent, _, graph = bot
+    url, agent, channel, graph = bot
     agent.fail = True
     body = webhook_body(event(sender="34", text="min søn er bevidstløs"))
-    assert (await post(url, body, {"X-Hub-Signature-256": sign(body)}))[0] == 200
+    assert (await post_signed(url, body, channel))[0] == 200
     assert graph.messages()[-1]["message"]["text"] == input_text.error_reply()
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "RuntimeError" in logged and "bevidstløs" not in logged
@@ -473,7 +626,7 @@ async def test_a_long_answer_with_buttons_goes_out_in_pieces_with_the_quick_repl
     bot = SecureMessengerBot(messenger.GraphAPI(TOKEN, SECRET, graph.url))
     text = DANISH * 12
     buttons = [{"title": "Fortæl mere", "payload": "/follow_up"}, {"title": "Tal med en person", "payload": "/ask_human"}]
-    await bot.send_response("555", {"text": text, "buttons": buttons})
+    await bot.send_response("fb:555", {"text": text, "buttons": buttons})
     sent = graph.messages()
     assert len(sent) == 3 and all(m["recipient"] == {"id": "555"} for m in sent)
     assert all(len(m["message"]["text"]) <= 2000 for m in sent)
@@ -483,7 +636,7 @@ async def test_a_long_answer_with_buttons_goes_out_in_pieces_with_the_quick_repl
 
 async def test_quick_replies_of_a_response_are_sent_as_quick_replies(graph):
     bot = SecureMessengerBot(messenger.GraphAPI(TOKEN, SECRET, graph.url))
-    await bot.send_response("555", {"text": "Vælg", "quick_replies": [{"title": "Ja", "payload": "/affirm"}]})
+    await bot.send_response("fb:555", {"text": "Vælg", "quick_replies": [{"title": "Ja", "payload": "/affirm"}]})
     assert graph.messages()[0]["message"] == {
         "text": "Vælg", "quick_replies": [{"content_type": "text", "title": "Ja", "payload": "/affirm"}]
     }
@@ -529,7 +682,7 @@ async def test_no_secret_is_logged(graph, caplog):
     channel = SecureFacebookInput(VERIFY, SECRET, TOKEN, graph_base_url=graph.url)
     async with running(channel, agent) as url:
         body = webhook_body(event())
-        await post(url, body, {"X-Hub-Signature-256": sign(body)})  # the Graph API refuses: logged
+        await post_signed(url, body, channel)  # the Graph API refuses: logged
         await post(url, body, {"X-Hub-Signature-256": sign(body, "wrong")})
         await get(url, {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"})
         await get(url, {"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "1"})
@@ -546,3 +699,12 @@ def test_the_verify_token_is_kept_out_of_the_access_log():
     record.request = f"GET http://127.0.0.1/webhooks/facebook/webhook?hub.mode=subscribe&hub.verify_token={VERIFY}&hub.challenge=1"
     messenger._RedactVerifyToken().filter(record)
     assert VERIFY not in record.request and "hub.challenge=1" in record.request
+
+
+def test_typed_text_is_marked_so_that_it_is_never_a_payload():
+    """A Messenger message a person typed is text; a quick reply or a postback is a payload (#12)."""
+    from bot.channels.messenger import event_is_typed
+
+    assert event_is_typed({"message": {"mid": "m1", "text": "/ask_human"}})
+    assert not event_is_typed({"message": {"mid": "m2", "text": "Tal med en person", "quick_reply": {"payload": "/ask_human"}}})
+    assert not event_is_typed({"postback": {"mid": "m3", "payload": "/ask_human"}})
