@@ -182,7 +182,9 @@ def test_after_the_emergency_a_stance_question_is_answered(channels):
 def test_a_negated_sign_gets_the_safety_line_and_the_refusal_not_112(channels, message, language):
     servers, _ = channels
     sender, [reply] = rest(servers, message)
-    assert reply[0] == text("concern", language)
+    # (after the introduction and the privacy note of a new conversation) the safety line, then the refusal
+    concern = reply.index(text("concern", language))
+    assert reply[concern + 1].startswith(text("settings_refusal.opening", language))
     assert text("emergency", language) not in reply
     assert servers.slots(sender)["triage"] == "settings_refused"
 
