@@ -40,25 +40,8 @@ def texts(messages: List[Dict[str, Any]]) -> List[str]:
 
 @pytest.fixture(scope="module")
 def channels(trained_model, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("states")
-    graph = messenger.FakeGraphAPI()
-    graph.start()
-    servers = AssistantServers(
-        trained_model,
-        env={
-            "TRACKER_STORE_URL": f"sqlite:///{folder}/conversations.db",
-            "HELPLINE_DATABASE_URL": f"sqlite:///{folder}/helpline.db",
-            "WIDGET_ALLOWED_ORIGINS": ORIGIN,
-            "FACEBOOK_VERIFY_TOKEN": messenger.VERIFY,
-            "FACEBOOK_APP_SECRET": messenger.SECRET,
-            "FACEBOOK_PAGE_ACCESS_TOKEN": messenger.TOKEN,
-            "FACEBOOK_GRAPH_URL": graph.url,
-        },
-    )
-    servers.start()
-    yield servers, graph
-    servers.stop()
-    graph.stop()
+    with messenger.three_channels(trained_model, tmp_path_factory.mktemp("states"), ORIGIN) as running:
+        yield running
 
 
 def rest(servers: AssistantServers, *messages: str) -> Tuple[str, List[List[str]]]:

@@ -11,6 +11,7 @@ API calls go to the bare PSID.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -19,7 +20,7 @@ import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -100,18 +101,43 @@ def graph():
     fake.stop()
 
 
+def messenger_env(graph: "FakeGraphAPI") -> Dict[str, str]:
+    """The environment that turns the Messenger channel on, against the fake Graph API."""
+    return {
+        "FACEBOOK_VERIFY_TOKEN": VERIFY,
+        "FACEBOOK_APP_SECRET": SECRET,
+        "FACEBOOK_PAGE_ACCESS_TOKEN": TOKEN,
+        "FACEBOOK_GRAPH_URL": graph.url,
+    }
+
+
+@contextlib.contextmanager
+def three_channels(model: Any, folder: Any, widget_origin: str) -> Iterator[Tuple[AssistantServers, "FakeGraphAPI"]]:
+    """The assistant with REST, the widget (from `widget_origin`) and Messenger (a fake Graph
+    API), and SQLite files of its own in `folder`."""
+    graph = FakeGraphAPI()
+    graph.start()
+    servers = AssistantServers(
+        model,
+        env={
+            "TRACKER_STORE_URL": f"sqlite:///{folder}/conversations.db",
+            "HELPLINE_DATABASE_URL": f"sqlite:///{folder}/helpline.db",
+            "WIDGET_ALLOWED_ORIGINS": widget_origin,
+            **messenger_env(graph),
+        },
+    )
+    servers.start()
+    try:
+        yield servers, graph
+    finally:
+        servers.stop()
+        graph.stop()
+
+
 @pytest.fixture(scope="module")
 def servers(trained_model, graph):
     """Action server + Rasa server with the Messenger channel on (module scope)."""
-    running = AssistantServers(
-        trained_model,
-        env={
-            "FACEBOOK_VERIFY_TOKEN": VERIFY,
-            "FACEBOOK_APP_SECRET": SECRET,
-            "FACEBOOK_PAGE_ACCESS_TOKEN": TOKEN,
-            "FACEBOOK_GRAPH_URL": graph.url,
-        },
-    )
+    running = AssistantServers(trained_model, env=messenger_env(graph))
     running.start()
     yield running
     running.stop()

@@ -15,7 +15,7 @@ from typing import Dict, List
 import pytest
 
 from bot import replies
-from bot.servers import ARTIFACTS, AssistantServers
+from bot.servers import ARTIFACTS
 from tests.integration import test_messenger as messenger
 from tests.widget_client import WidgetVisitor
 
@@ -45,29 +45,13 @@ def messages_for(person: Dict[str, str]) -> List[str]:
 @pytest.fixture(scope="module")
 def world(trained_model, tmp_path_factory):
     folder = tmp_path_factory.mktemp("privacy")
-    graph = messenger.FakeGraphAPI()
-    graph.start()
-    servers = AssistantServers(
-        trained_model,
-        env={
-            "TRACKER_STORE_URL": f"sqlite:///{folder}/conversations.db",
-            "HELPLINE_DATABASE_URL": f"sqlite:///{folder}/helpline.db",
-            "WIDGET_ALLOWED_ORIGINS": ORIGIN,
-            "FACEBOOK_VERIFY_TOKEN": messenger.VERIFY,
-            "FACEBOOK_APP_SECRET": messenger.SECRET,
-            "FACEBOOK_PAGE_ACCESS_TOKEN": messenger.TOKEN,
-            "FACEBOOK_GRAPH_URL": graph.url,
-        },
-    )
-    servers.start()
-    answers = {
-        "rest": talk_rest(servers, messages_for(PEOPLE["rest"])),
-        "widget": talk_widget(servers, messages_for(PEOPLE["widget"])),
-        "messenger": talk_messenger(servers, graph, messages_for(PEOPLE["messenger"])),
-    }
-    yield {"servers": servers, "folder": folder, "answers": answers}
-    servers.stop()
-    graph.stop()
+    with messenger.three_channels(trained_model, folder, ORIGIN) as (servers, graph):
+        answers = {
+            "rest": talk_rest(servers, messages_for(PEOPLE["rest"])),
+            "widget": talk_widget(servers, messages_for(PEOPLE["widget"])),
+            "messenger": talk_messenger(servers, graph, messages_for(PEOPLE["messenger"])),
+        }
+        yield {"servers": servers, "folder": folder, "answers": answers}
 
 
 def talk_rest(servers, texts):
