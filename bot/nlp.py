@@ -3,12 +3,15 @@
 da_core_news_sm is not on PyPI and cannot be fetched on machines without internet.
 When it is missing, a blank Danish pipeline with spacy-lookups-data's lookup
 lemmatizer stands in, and the log says so once per process.
+
+`danish_ner()` is the same model with its named-entity recogniser, for redacting the
+names it finds (bot/privacy/names.py); it is None when the model is not installed.
 """
 from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from typing import Tuple
+from typing import Optional, Tuple
 
 import spacy
 from spacy.language import Language
@@ -51,3 +54,21 @@ def danish() -> Tuple[Language, str]:
 @lru_cache(maxsize=1)
 def english() -> Language:
     return lookup_pipeline("en")
+
+
+@lru_cache(maxsize=1)
+def danish_ner() -> Optional[Language]:
+    """da_core_news_sm running only its named-entity recogniser, or None when it is not installed.
+
+    Separate from danish(), which disables "ner". Nothing is logged when the model is
+    missing: danish() says so already.
+    """
+    try:
+        nlp = spacy.load(DANISH_MODEL)
+    except (OSError, ImportError):
+        return None
+    if "ner" not in nlp.pipe_names:
+        return None
+    # The recogniser may listen to the shared tok2vec; everything else is not needed.
+    nlp.select_pipes(enable=[name for name in nlp.pipe_names if name in ("tok2vec", "ner")])
+    return nlp

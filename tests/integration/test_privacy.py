@@ -22,14 +22,20 @@ from tests.widget_client import WidgetVisitor
 TEXTS = replies.load()
 ORIGIN = "http://127.0.0.1:8080"
 
-# Each channel gets its own person, so a leak names its channel.
+# Each channel gets its own person, so a leak names its channel. The second set of formats
+# is the one a privacy probe found stored raw (#12): dotted CPR and phone numbers, 0045
+# and American numbers, e-mail written out in words, -boulevarden and two-word streets,
+# and a name given in a self-introduction.
 PEOPLE = {
     "rest": {"cpr": "120385-1234", "phone": "+45 20 30 40 50", "email": "anna.jensen@example.dk",
-             "address": "Vestergade 12, 8000 Aarhus C"},
+             "address": "Vestergade 12, 8000 Aarhus C", "name": "Anna Jensen", "cpr2": "13.04.92-7121",
+             "phone2": "61.72.83.91", "email2": "anna.j at gmail dot com", "address2": "Nørre Boulevarden 61"},
     "widget": {"cpr": "0304951122", "phone": "22 33 44 55", "email": "bo@post.example.com",
-               "address": "Nørrebrogade 44B, 2200 København N"},
+               "address": "Nørrebrogade 44B, 2200 København N", "name": "Bo Madsen", "cpr2": "14.05.93-1234",
+               "phone2": "0045 6172 8396", "email2": "bo.m(at)gmail.com", "address2": "Gammel Strand 61"},
     "messenger": {"cpr": "311299-4321", "phone": "0045 61 62 63 64", "email": "mor.til.ida@example.org",
-                  "address": "Kongevejen 7, 2800 Kongens Lyngby"},
+                  "address": "Kongevejen 7, 2800 Kongens Lyngby", "name": "Ida Holm", "cpr2": "15.06.94-5678",
+                  "phone2": "(555) 301-4167", "email2": "ida.h @ gmail.com", "address2": "Strandboulevarden 12"},
 }
 
 
@@ -38,6 +44,8 @@ def messages_for(person: Dict[str, str]) -> List[str]:
         f"Mit CPR-nummer er {person['cpr']} og min mail er {person['email']}. "
         "Hvad mener Diabetesforeningen om looping?",
         f"Min søn har basal 0,8 E/t og BS 14,2 mmol/l. Skal jeg sætte hans basal op? Ring på {person['phone']}",
+        f"Jeg hedder {person['name']}. CPR {person['cpr2']}, telefon {person['phone2']}, mail {person['email2']}, "
+        f"vi bor på {person['address2']}. Er looping på eget ansvar?",
         f"Jeg bor på {person['address']}. Jeg vil gerne tale med en person.",
     ]
 
@@ -109,10 +117,12 @@ def test_the_api_returns_redacted_conversations_with_clinical_values_kept(world,
     for secret in personal_strings(PEOPLE[channel]):
         assert secret not in dumped, f"{channel}: {secret!r} in the tracker"
     users = [e["text"] for e in tracker["events"] if e["event"] == "user"]
-    assert len(users) == 3, users
+    assert len(users) == 4, users
     assert "[cpr]" in users[0] and "[email]" in users[0]
     assert "0,8 E/t" in users[1] and "14,2 mmol/l" in users[1] and "[phone]" in users[1]
-    assert "[address]" in users[2]
+    for placeholder in ("[name]", "[cpr]", "[phone]", "[email]", "[address]"):
+        assert placeholder in users[2], (placeholder, users[2])
+    assert "[address]" in users[3]
 
 
 @pytest.mark.parametrize("channel", sorted(PEOPLE))

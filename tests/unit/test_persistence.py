@@ -159,3 +159,135 @@ def test_two_instances_never_issue_the_same_ticket():
             thread.join()
         assert not errors
         assert sorted(tickets) == list(range(200))
+
+
+# --- a number split over two messages, numbers in metadata -------------------------------
+
+
+def turn(tracker, domain, text, metadata=None):
+    """One turn as Rasa runs it: the person's message, a slot quoting it, the reply, listening again."""
+    tracker.update_with_events(
+        [
+            UserUttered(text, parse_data={"intent": {"name": "ask_stance", "confidence": 0.9}, "text": text},
+                        metadata=metadata or {}),
+            SlotSet("intent_hint", text),
+            BotUttered("Svar"),
+            ActionExecuted("action_listen"),
+        ],
+        domain,
+    )
+
+
+def start(domain, sender="sender-2"):
+    tracker = DialogueStateTracker(sender, domain.slots)
+    tracker.update_with_events(
+        [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")], domain
+    )
+    return tracker
+
+
+def two_turns(store, domain, first, second, together=False, sender="sender-2"):
+    """Stores `first` and then `second` (in two saves, as Rasa does, or in one).
+
+    Returns the stored user texts and the stored values of the slot that quoted them.
+    """
+    tracker = start(domain, sender)
+    turn(tracker, domain, first)
+    if not together:
+        asyncio.run(store.save(tracker))
+        tracker = asyncio.run(store.retrieve(sender))
+    turn(tracker, domain, second)
+    asyncio.run(store.save(tracker))
+    restored = asyncio.run(store.retrieve_full_tracker(sender))
+    texts = [e.text for e in restored.events if isinstance(e, UserUttered)]
+    quoted = [e.value for e in restored.events if isinstance(e, SlotSet) and e.key == "intent_hint"]
+    return texts, quoted
+
+
+SPLIT = [
+    ("mit cpr er 130492", "7141", ["mit cpr er [cpr]", "[cpr]"]),
+    ("mit cpr er 130492-", "7141 tak", ["mit cpr er [cpr]", "[cpr] tak"]),
+    ("130492", "-7141", ["[cpr]", "[cpr]"]),
+    ("my CPR number is 130492", "7141, thanks", ["my CPR number is [cpr]", "[cpr], thanks"]),
+    ("ring på +45 6172", "8391", ["ring på [phone]", "[phone]"]),
+    ("call me on 6172", "8391", ["call me on [phone]", "[phone]"]),
+]
+
+
+@pytest.mark.parametrize("first, second, expected", SPLIT)
+@pytest.mark.parametrize("together", [False, True], ids=["two saves", "one save"])
+def test_a_number_split_over_two_messages_is_redacted_in_both(store, domain, first, second, expected, together):
+    texts, quoted = two_turns(store, domain, first, second, together)
+    assert texts == expected
+    assert quoted == expected  # the slot that quoted each message was rewritten as well
+    stored = "\n".join(raw_rows(store.path))
+    for part in ("130492", "7141", "6172", "8391"):
+        assert part not in stored, part
+
+
+def test_two_numbers_that_are_no_split_number_stay(store, domain):
+    texts, _ = two_turns(store, domain, "hun blev født i 1992", "2010 fik hun diabetes, BS 12", sender="a")
+    assert texts == ["hun blev født i 1992", "2010 fik hun diabetes, BS 12"]
+    texts, _ = two_turns(store, domain, "BS 12", "14 i nat", sender="b")
+    assert texts == ["BS 12", "14 i nat"]
+    texts, _ = two_turns(store, domain, "my son is 14", "5.6 now", sender="c")
+    assert texts == ["my son is 14", "5.6 now"]
+
+
+def test_a_whole_number_in_the_first_message_is_not_joined(store, domain):
+    texts, _ = two_turns(store, domain, "ring 61 72 83 91", "22")
+    assert texts == ["ring [phone]", "22"]
+
+
+def test_numbers_in_the_metadata_are_redacted(store, domain):
+    tracker = start(domain, "sender-3")
+    metadata = {
+        "cpr": 1304927121,
+        "phone": 61728391,
+        "as_float": 61728391.0,
+        "nested": {"numbers": [1304927121, 3], "text": "ring 61.72.83.91"},
+        "account": 123456789012,
+        "count": 3,
+        "glucose": 16.2,
+        "confirmed": True,
+        "timestamp": 1712345678,
+        "created_at": 1712345678123,
+    }
+    turn(tracker, domain, "hej", metadata=metadata)
+    asyncio.run(store.save(tracker))
+    stored = "\n".join(raw_rows(store.path))
+    for secret in ("1304927121", "61728391", "123456789012", "61.72.83.91"):
+        assert secret not in stored, secret
+    restored = asyncio.run(store.retrieve_full_tracker("sender-3"))
+    user = next(e for e in restored.events if isinstance(e, UserUttered))
+    assert user.metadata == {
+        "cpr": "[cpr]",
+        "phone": "[phone]",
+        "as_float": "[phone]",
+        "nested": {"numbers": ["[cpr]", 3], "text": "ring [phone]"},
+        "account": "[number]",
+        "count": 3,
+        "glucose": 16.2,
+        "confirmed": True,
+        "timestamp": 1712345678,
+        "created_at": 1712345678123,
+    }
+    assert [e.timestamp for e in restored.events] == [e.timestamp for e in tracker.events]
+
+
+def test_events_streamed_to_an_event_broker_are_redacted(store):
+    """Rasa streams new events to a configured broker before the store writes them (#12)."""
+    published = []
+
+    class Broker:
+        def publish(self, event):
+            published.append(event)
+
+    events = [UserUttered("mit cpr er 130492-7141 og min mail er ole@example.dk, BS 14,2 mmol/l",
+                          {"name": "out_of_scope", "confidence": 0.9}, metadata={"phone": 61728391})]
+    asyncio.run(store._stream_new_events(Broker(), events, "sender-9"))
+    [body] = published
+    dumped = str(body)
+    assert "130492-7141" not in dumped and "ole@example.dk" not in dumped and "61728391" not in dumped
+    assert body["sender_id"] == "sender-9" and body["event"] == "user"
+    assert body["text"] == "mit cpr er [cpr] og min mail er [email], BS 14,2 mmol/l"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.privacy.redact import ADDRESS, CPR, EMAIL, NUMBER, PHONE, PLACEHOLDERS, redact
+from bot.privacy.redact import ADDRESS, CPR, EMAIL, NAME, NUMBER, PHONE, PLACEHOLDERS, redact
 
 
 @pytest.mark.parametrize(
@@ -304,8 +304,9 @@ def test_clinical_text_and_ordinary_sentences_are_not_addresses(text):
 
 
 def test_the_placeholders_are_the_public_names():
-    assert PLACEHOLDERS == (CPR, PHONE, EMAIL, NUMBER, ADDRESS)
+    assert PLACEHOLDERS == (CPR, PHONE, EMAIL, NUMBER, ADDRESS, NAME)
     assert ADDRESS == "[address]"
+    assert NAME == "[name]"
     for placeholder in PLACEHOLDERS:
         assert redact(placeholder) == placeholder
 
@@ -317,7 +318,7 @@ def test_a_message_with_every_kind():
     )
     redacted = redact(text)
     assert redacted == (
-        "Jeg hedder Ole, cpr [cpr], bor på [address], tlf [phone], [email]. BS 12 i morges, basal 0,6 E/t, HbA1c 53."
+        "Jeg hedder [name], cpr [cpr], bor på [address], tlf [phone], [email]. BS 12 i morges, basal 0,6 E/t, HbA1c 53."
     )
     assert redact(redacted) == redacted
 
@@ -344,3 +345,336 @@ def test_long_input_is_redacted_and_stays_redacted(text):
 def test_quotes_around_an_email_address_stay():
     assert redact("'ole@example.dk'") == "'[email]'"
     assert redact("\"o'brien@example.ie\"") == '"[email]"'
+
+
+# --- formats a privacy probe found stored raw ------------------------------------------
+# Each case below was stored as written before; in a Danish and an English sentence.
+
+DANISH_CONTEXTS = ("{}", "mit nr er {}.", "Hej, ring på {}, tak", "({})")
+ENGLISH_CONTEXTS = ("my number is {}.", "Hi, please call me on {}, thanks", "it's {}!")
+
+
+def in_both_languages(item):
+    return [context.format(item) for context in DANISH_CONTEXTS + ENGLISH_CONTEXTS]
+
+
+@pytest.mark.parametrize("cpr", ["13.04.92-7121", "13.04.1992-7121", "13.04.92 - 7121", "01.01.90–1234"])
+def test_cpr_numbers_with_dots_are_redacted(cpr):
+    for text in in_both_languages(cpr) + [f"mit cpr er {cpr}", f"my CPR number is {cpr}"]:
+        redacted = redact(text)
+        assert CPR in redacted, text
+        assert not re.search(r"\d", redacted), redacted
+
+
+@pytest.mark.parametrize("date", ["13.04.92", "13.04.1992", "1.12.2025", "13.04.1992 kl. 22.30", "32.13.92-7121"])
+def test_dates_with_dots_are_not_cpr_numbers(date):
+    assert CPR not in redact(f"født {date}")
+    assert CPR not in redact(f"born on {date}")
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "61.72.83.91",
+        "+45 61.72.83.91",
+        "0045 6172 8396",
+        "0045 61 72 83 97",
+        "0045 61.72.83.91",
+        "61 72 8391",
+        "(555) 301-4167",
+        "555-301-4167",
+        "555.301.4167",
+        "+1.555.301.4167",
+        "+33 1.23.45.67.89",
+        "+44 (0)20 7946 0958",
+    ],
+)
+def test_phone_numbers_in_more_formats_are_redacted(phone):
+    for text in in_both_languages(phone):
+        redacted = redact(text)
+        assert PHONE in redacted, text
+        assert not re.search(r"\d", redacted), redacted
+
+
+def test_a_north_american_number_with_its_country_code_is_one_phone_number():
+    # Already redacted alone; in these sentences too, and never split in two.
+    for text in in_both_languages("+1 (555) 301-4167"):
+        assert redact(text) == text.replace("+1 (555) 301-4167", PHONE)
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "mette at gmail dot com",
+        "mette.hansen at gmail dot com",
+        "mette at gmail.com",
+        "mette(at)gmail.com",
+        "mette (at) gmail (dot) com",
+        "mette [at] gmail [dot] com",
+        "mette{at}example{dot}dk",
+        "mette @ gmail.com",
+        "mette@ gmail.com",
+        "mette snabel-a gmail punktum com",
+        "mette snabela gmail punktum dk",
+        "Mette AT Gmail DOT Com",
+        "mette [at] mail [dot] tele [dot] dk",
+    ],
+)
+def test_email_addresses_written_out_are_redacted(email):
+    for text in (email, f"min mail er {email}.", f"skriv til {email}, tak", f"my email is {email}.",
+                 f"write to {email}, thanks"):
+        redacted = redact(text)
+        assert EMAIL in redacted, text
+        assert "mette" not in redacted.lower() and "gmail" not in redacted.lower(), redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "look at diabetes.dk",
+        "se mere at diabetes.dk",
+        "we met at school dot",
+        "jeg har svært ved at sove punktum Det er svært",
+        "I'm at home. Com",
+        "hun prøver at spise. Dk",
+        "prøv at gå ind på sundhed.dk",
+    ],
+)
+def test_ordinary_sentences_with_at_and_dot_are_not_email_addresses(text):
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Strandboulevarden 12",
+        "Strandboulevarden 12, 2100 København Ø",
+        "Frederiksberg Allén 3",
+        "Gammel Strand 61",
+        "Gammel Mønt 14",
+        "Gl. Mønt 14, 3. th.",
+        "Lille Istedgade 9",
+        "Kalvebod Brygge 5",
+    ],
+)
+def test_more_street_names_are_addresses(address):
+    for text in (address, f"Jeg bor på {address}.", f"adressen er {address}, tak", f"I live at {address}.",
+                 f"my address is {address}, thanks"):
+        redacted = redact(text)
+        assert ADDRESS in redacted, text
+        assert not re.search(r"\d", redacted), redacted
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["Gammel Kongevej 10", "Ny Østergade 3", "Store Kongensgade 40", "Strandvejen 100", "Nørregaden 4", "Skolestien 4",
+     "Kirkepladsen 2", "Vestre Allé 8"],
+)
+def test_definite_and_two_word_street_names_are_addresses(address):
+    """Some of these were redacted already; they stay so in both languages."""
+    for text in (f"Jeg bor på {address}.", f"I live at {address}."):
+        assert ADDRESS in redact(text), text
+        assert not re.search(r"\d", redact(text)), redact(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Ny Omnipod 5", "Nye Libre 3 sensorer", "Store Type 1", "Lille Emil 4 år", "Gammel Loop 2.4", "Ny Dexcom G7"],
+)
+def test_a_prefix_word_before_a_product_or_an_age_is_no_address(text):
+    assert redact(text) == text
+
+
+NAMES = [
+    ("jeg hedder Mette Hansen", "jeg hedder [name]"),
+    ("Hej, jeg hedder Mette Hansen og min søn er 9 år", "Hej, jeg hedder [name] og min søn er 9 år"),
+    ("mit navn er Lars", "mit navn er [name]"),
+    ("Mit navn er Lars Peter Nielsen, BS 12", "Mit navn er [name], BS 12"),
+    ("jeg hedder mette hansen og min datter har diabetes", "jeg hedder [name] og min datter har diabetes"),
+    ("Navn: Anne-Marie Holm", "Navn: [name]"),
+    ("hedder jeg Sofie", "hedder jeg [name]"),
+    ("mit fornavn er Mette", "mit fornavn er [name]"),
+    ("mit efternavn er Hansen", "mit efternavn er [name]"),
+    ("My full name is Anna Berg", "My full name is [name]"),
+    ("my surname is Berg", "my surname is [name]"),
+    ("I'm Anna, this is Peter", "I'm [name], this is [name]"),
+    ("my name is Anna Berg", "my name is [name]"),
+    ("Hi, my name is anna and my son is 9", "Hi, my name is [name] and my son is 9"),
+    ("I'm Sofie and my son has type 1", "I'm [name] and my son has type 1"),
+    ("I’m Sofie Berg, mum of a 9 year old", "I’m [name], mum of a 9 year old"),
+    ("I am Peter", "I am [name]"),
+    ("this is Peter Jensen", "this is [name]"),
+    ("Hello, this is Dr Hansen from the clinic", "Hello, this is Dr [name] from the clinic"),
+]
+
+
+@pytest.mark.parametrize("text, expected", NAMES)
+def test_a_name_after_a_self_introduction_is_redacted(text, expected):
+    assert redact(text) == expected
+    assert redact(expected) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jeg hedder ikke noget på nettet",
+        "mit navn er ligegyldigt",
+        "I'm worried about her",
+        "I'm not sure",
+        "I'm a mum of two",
+        "I'm Danish",
+        "I'm Not sure",
+        "I'm OK",
+        "I am Type 1",
+        "this is Loop 3.2.0",
+        "This is what we do",
+        "this is AndroidAPS",
+        "I'm so tired",
+        "my name is not important",
+        "jeg er Ole",  # only the cues above introduce a name
+    ],
+)
+def test_common_words_after_a_cue_are_no_names(text):
+    assert redact(text) == text
+
+
+CLINICAL_KEPT = [
+    "16,2 mmol",
+    "BS 16,2 mmol/l kl. 22.30",
+    "BS 12",
+    "5.6",
+    "my BG was 5.6 at 22:30",
+    "0,6 E/t",
+    "kan vi give 0,6 E/t i nat?",
+    "should we give 2 units?",
+    "min søn er 14 år",
+    "my 9 year old",
+    "1.12.2025",
+    "den 12/03",
+    "on 12/03 and 1.12.2025",
+    "kl. 22.30",
+    "kl 22.30-23.45",
+    "fra 22.30 til 06.00",
+    "HbA1c 53 mmol/mol",
+    "HbA1c was 53 mmol/mol",
+    "Loop 3.2.0",
+    "AndroidAPS 3.2.0.4",
+    "21-12-2023",
+    "20.03.2024",
+    "BS 4 5 6 7 8 9 10 11",
+    "2023/2024",
+    "ISF 2,5 og CR 1:10",
+    "at 22.30 she was 16.2, at 23.45 12.1",
+]
+
+
+@pytest.mark.parametrize("text", CLINICAL_KEPT)
+def test_clinical_values_in_both_languages_survive(text):
+    assert redact(text) == text
+    assert redact(f"Hej, {text}. Hvad gør vi?") == f"Hej, {text}. Hvad gør vi?"
+    assert redact(f"Hi, {text}. What should we do?") == f"Hi, {text}. What should we do?"
+
+
+def test_a_probe_message_in_each_language():
+    danish = (
+        "Hej, jeg hedder Mette Hansen. Mit cpr er 13.04.92-7121, ring på 61.72.83.91 eller 0045 61 72 83 97, "
+        "mail mette snabel-a gmail punktum com. Vi bor på Gammel Strand 61. Min søn på 14 år har BS 16,2 mmol "
+        "kl. 22.30, basal 0,6 E/t, HbA1c 53 mmol/mol, Loop 3.2.0."
+    )
+    assert redact(danish) == (
+        "Hej, jeg hedder [name]. Mit cpr er [cpr], ring på [phone] eller [phone], "
+        "mail [email]. Vi bor på [address]. Min søn på 14 år har BS 16,2 mmol "
+        "kl. 22.30, basal 0,6 E/t, HbA1c 53 mmol/mol, Loop 3.2.0."
+    )
+    english = (
+        "Hi, I'm Sofie and my 9 year old has BG 16.2. Call (555) 301-4167 or +1 (555) 301-4167, "
+        "email sofie at gmail dot com or sofie [at] gmail [dot] com. We live at Strandboulevarden 12. "
+        "Should we give 2 units on 12/03 at 22:30?"
+    )
+    assert redact(english) == (
+        "Hi, I'm [name] and my 9 year old has BG 16.2. Call [phone] or [phone], "
+        "email [email] or [email]. We live at [address]. "
+        "Should we give 2 units on 12/03 at 22:30?"
+    )
+
+
+# --- property: personal data in any listed format never comes out raw -------------------
+
+NOISE = st.lists(
+    st.one_of(
+        st.sampled_from([
+            "hej", "jeg", "min", "søn", "har", "BS", "mmol/l", "i nat", "tak", "please", "call", "my", "number",
+            "is", "mail", "email", "ring", "på", "cpr", "Loop", "basal", "kl.", "og", "and", "at", "dot", "?", "!",
+        ]),
+        st.text(st.characters(exclude_categories=["Cs", "Nd"], exclude_characters="@"), max_size=6),
+    ),
+    max_size=6,
+).map(" ".join)
+DAY_MONTH_YEAR = st.tuples(st.integers(1, 31), st.integers(1, 12), st.integers(0, 99), st.integers(0, 9999))
+CPR_FORMATS = st.builds(
+    lambda dmy, form: form(*dmy),
+    DAY_MONTH_YEAR,
+    st.sampled_from([
+        lambda d, m, y, s: f"{d:02d}{m:02d}{y:02d}-{s:04d}",
+        lambda d, m, y, s: f"{d:02d}{m:02d}{y:02d}{s:04d}",
+        lambda d, m, y, s: f"{d:02d}{m:02d}{y:02d} {s:04d}",
+        lambda d, m, y, s: f"{d:02d}{m:02d}{y:02d} – {s:04d}",
+        lambda d, m, y, s: f"{d:02d}.{m:02d}.{y:02d}-{s:04d}",
+        lambda d, m, y, s: f"{d:02d}.{m:02d}.19{y:02d}-{s:04d}",
+    ]),
+)
+DK_DIGITS = st.from_regex(r"[2-9][0-9]{7}", fullmatch=True)
+US_DIGITS = st.from_regex(r"[2-9][0-9]{2}[2-9][0-9]{6}", fullmatch=True)
+PHONE_FORMATS = st.one_of(
+    st.builds(
+        lambda d, form: form(d),
+        DK_DIGITS,
+        st.sampled_from([
+            lambda d: d,
+            lambda d: f"{d[:4]} {d[4:]}",
+            lambda d: " ".join(d[i:i + 2] for i in range(0, 8, 2)),
+            lambda d: ".".join(d[i:i + 2] for i in range(0, 8, 2)),
+            lambda d: f"{d[:4]}-{d[4:]}",
+            lambda d: f"+45 {d}",
+            lambda d: "+45 " + ".".join(d[i:i + 2] for i in range(0, 8, 2)),
+            lambda d: f"0045 {d[:4]} {d[4:]}",
+            lambda d: "0045 " + " ".join(d[i:i + 2] for i in range(0, 8, 2)),
+        ]),
+    ),
+    st.builds(
+        lambda d, form: form(d),
+        US_DIGITS,
+        st.sampled_from([
+            lambda d: f"({d[:3]}) {d[3:6]}-{d[6:]}",
+            lambda d: f"+1 ({d[:3]}) {d[3:6]}-{d[6:]}",
+            lambda d: f"{d[:3]}-{d[3:6]}-{d[6:]}",
+        ]),
+    ),
+)
+LOCAL_PART = st.from_regex(r"zq[a-z]{2,8}(\.[a-z]{2,6})?", fullmatch=True)
+EMAIL_FORMATS = st.builds(
+    lambda local, domain, form: (form.format(local=local, domain=domain), local),
+    LOCAL_PART,
+    st.sampled_from(["gmail", "hotmail", "example", "mail-server"]),
+    st.sampled_from([
+        "{local}@{domain}.com",
+        "{local} at {domain} dot com",
+        "{local}(at){domain}.dk",
+        "{local} (at) {domain} (dot) dk",
+        "{local} [at] {domain} [dot] com",
+        "{local} @ {domain}.com",
+        "{local} snabel-a {domain} punktum dk",
+    ]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=NOISE, after=NOISE, number=st.one_of(CPR_FORMATS, PHONE_FORMATS), email=EMAIL_FORMATS)
+def test_numbers_and_email_addresses_in_any_listed_format_never_come_out_raw(before, after, number, email):
+    written, local = email
+    text = f"{before} {number}, {after} {written} {before}"
+    redacted = redact(text)
+    # The noise has no digits: any digit left would be part of the number.
+    assert not re.search(r"\d", redacted), (text, redacted)
+    assert redacted.count(local) <= text.count(local) - written.count(local), (text, redacted)
+    assert redact(redacted) == redacted
