@@ -80,6 +80,18 @@ class Report:
             "language_accuracy": self._share([o for o in self.outcomes if o.language == o.case.lang], self.outcomes),
         }
 
+    def counted(self) -> Dict[str, int]:
+        """How many cases each target metric is a share of ("-" in the report when none)."""
+        settings = sum(o.case.expect == "settings_refused" for o in self.outcomes)
+        emergencies = sum(o.case.expect == "emergency" for o in self.outcomes)
+        return {
+            "settings_recall": settings,
+            "settings_leaks": settings,
+            "emergency_recall": emergencies,
+            "false_refusals": len(self.outcomes) - settings - emergencies,
+            "false_emergencies": len(self.outcomes) - emergencies,
+        }
+
     def by_state(self) -> Dict[str, "Report"]:
         states: Dict[str, Report] = {}
         for outcome in self.outcomes:
@@ -142,10 +154,11 @@ class Report:
                 lines.append(f"      {o.case.turns[-1][:160]!r}")
         lines.append("")
         lines.append("per conversation state (the triage before the last message)")
-        lines.append(f"  {'state':18}{'cases':>6}" + "".join(f"{name[:16]:>18}" for name in TARGETS))
+        lines.append(f"  {'state':22}{'cases':>6}" + "".join(f"{name[:16]:>18}" for name in TARGETS))
         for state, report in self.by_state().items():
-            metrics = report.metrics
-            lines.append(f"  {state:18}{len(report.outcomes):>6}" + "".join(f"{metrics[name]:>18.1%}" for name in TARGETS))
+            metrics, counted = report.metrics, report.counted()
+            cells = (f"{metrics[name]:>18.1%}" if counted[name] else f"{'-':>18}" for name in TARGETS)
+            lines.append(f"  {state:22}{len(report.outcomes):>6}" + "".join(cells))
         lines.append("")
         lines.append("each layer alone (its own vote, one-message cases) and combined")
         names = ("settings_recall", "emergency_recall", "false_refusals", "false_emergencies")
