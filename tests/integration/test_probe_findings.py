@@ -66,7 +66,10 @@ def test_the_assistants_own_buttons_and_restart_still_act(assistant):
     more = assistant.send(sender, "/follow_up")
     assert assistant.slots(sender)["triage"] == "answered" and more
     assistant.send(sender, "/restart")
-    assert any(e["event"] == "restart" for e in events(assistant, sender))
+    every = requests.get(f"{assistant.url}/conversations/{sender}/tracker", timeout=30,
+                         params={**assistant.api_params(), "include_events": "ALL"}).json()["events"]
+    assert any(e["event"] == "restart" for e in every)
+    assert assistant.slots(sender)["topic"] is None, "a new conversation starts"
 
 
 # --- 5. browsers and foreign hosts ------------------------------------------------------------
