@@ -34,11 +34,14 @@ from bot.privacy.redact import redact
 _MARK = "_redacts_personal_data"
 _TRACEBACKS = logging.Formatter()
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]")
+_COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def one_line(text: str) -> str:
-    """The text on one line: line breaks and other control characters escaped."""
+    """The text on one line: terminal colour codes (Rasa colours its warnings) removed,
+    line breaks and other control characters escaped."""
+    text = _COLOURS.sub("", text)
     return _CONTROL.sub(lambda m: _ESCAPES.get(m.group(0), f"\\x{ord(m.group(0)):02x}"), text)
 
 
