@@ -91,3 +91,30 @@ async def running_channel(channel: Any, agent: Any):
         await server.before_stop()
         await server.close()
         await server.after_stop()
+
+
+@contextlib.contextmanager
+def installed_as_da_core_news_sm(pipeline: Any, folder: Path, monkeypatch: Any):
+    """Packages a (tiny) spaCy pipeline as da_core_news_sm with spaCy's own packager and puts
+    it on sys.path for the test: the model path is tested without the real model."""
+    import importlib
+    import sys
+    import zipfile
+
+    from spacy.cli.package import package
+
+    source = folder / "source"
+    pipeline.meta.update(name="core_news_sm", version="3.4.0")
+    pipeline.to_disk(source)
+    (folder / "dist").mkdir()
+    package(source, folder / "dist", create_sdist=False, create_wheel=True, force=True)
+    wheel = next((folder / "dist").glob("**/*.whl"))
+    site = folder / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        for module in [m for m in sys.modules if m.startswith("da_core_news_sm")]:
+            del sys.modules[module]

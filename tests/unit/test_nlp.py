@@ -1,17 +1,14 @@
 """spaCy loading: da_core_news_sm when installed, else the lookup fallback, said once."""
 from __future__ import annotations
 
-import importlib
 import logging
-import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 import spacy
-from spacy.cli.package import package
 
 from bot import nlp
+from tests.helpers import installed_as_da_core_news_sm
 
 
 def lemmas(language, text):
@@ -50,22 +47,12 @@ def test_english_lemmas():
 @pytest.fixture
 def packaged_danish_model(tmp_path: Path, monkeypatch):
     """Builds a tiny pipeline, packages it as da_core_news_sm with spaCy's packager, installs it on sys.path."""
-    source = tmp_path / "source"
     tiny = spacy.blank("da")
     tiny.add_pipe("lemmatizer", config={"mode": "lookup"})
     tiny.initialize()
-    tiny.meta.update(name="core_news_sm", version="3.4.0", description="tiny test pipeline")
-    tiny.to_disk(source)
-    (tmp_path / "dist").mkdir()
-    package(source, tmp_path / "dist", create_sdist=False, create_wheel=True, force=True)
-    wheel = next((tmp_path / "dist").glob("**/*.whl"))
-    site = tmp_path / "site"
-    zipfile.ZipFile(wheel).extractall(site)
-    monkeypatch.syspath_prepend(str(site))
-    importlib.invalidate_caches()
-    yield
-    for module in [m for m in sys.modules if m.startswith("da_core_news_sm")]:
-        del sys.modules[module]
+    tiny.meta.update(description="tiny test pipeline")
+    with installed_as_da_core_news_sm(tiny, tmp_path, monkeypatch):
+        yield
 
 
 def test_the_installed_model_is_used_when_present(packaged_danish_model, caplog):

@@ -1,17 +1,14 @@
 """bot.nlp.danish_ner(): da_core_news_sm with its recogniser when installed, else None; names redacted with it."""
 from __future__ import annotations
 
-import importlib
-import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 import spacy
-from spacy.cli.package import package
 
 from bot import nlp
 from bot.privacy import names
+from tests.helpers import installed_as_da_core_news_sm
 
 
 @pytest.fixture
@@ -30,24 +27,14 @@ def test_without_the_model_there_is_no_recogniser(fresh_loader, monkeypatch):
 @pytest.fixture
 def packaged_model_with_a_recogniser(tmp_path: Path, monkeypatch, fresh_loader):
     """A tiny da_core_news_sm whose "ner" (an entity ruler) knows one name, installed on sys.path."""
-    source = tmp_path / "source"
     tiny = spacy.blank("da")
     tiny.add_pipe("lemmatizer", config={"mode": "lookup"})
     ruler = tiny.add_pipe("entity_ruler", name="ner")
     tiny.initialize()  # (clears the ruler's patterns)
     ruler.add_patterns([{"label": "PER", "pattern": [{"LOWER": "emil"}, {"LOWER": "hansen", "OP": "?"}]}])
-    tiny.meta.update(name="core_news_sm", version="3.4.0", description="tiny test pipeline with names")
-    tiny.to_disk(source)
-    (tmp_path / "dist").mkdir()
-    package(source, tmp_path / "dist", create_sdist=False, create_wheel=True, force=True)
-    wheel = next((tmp_path / "dist").glob("**/*.whl"))
-    site = tmp_path / "site"
-    zipfile.ZipFile(wheel).extractall(site)
-    monkeypatch.syspath_prepend(str(site))
-    importlib.invalidate_caches()
-    yield
-    for module in [m for m in sys.modules if m.startswith("da_core_news_sm")]:
-        del sys.modules[module]
+    tiny.meta.update(description="tiny test pipeline with names")
+    with installed_as_da_core_news_sm(tiny, tmp_path, monkeypatch):
+        yield
 
 
 def test_the_installed_model_runs_only_its_recogniser(packaged_model_with_a_recogniser):
