@@ -137,7 +137,7 @@ def test_the_english_page_gets_english_strings_and_the_language_prior(page, widg
     page.reload()
     expect(dialog).to_be_visible()  # it was open
     expect(log.locator(".dfchat-message")).to_have_text(shown)
-    assert page.evaluate("DFChat.sessionId()") == sender
+    assert "web:" + page.evaluate("DFChat.sessionId()") == sender
 
     dialog.get_by_role("button", name="Close the chat").click()
     expect(dialog).to_be_hidden()

@@ -164,8 +164,8 @@ def test_failures_are_logged_without_the_text(caplog):
 # --- the widget's channel applies them (bot/channels/webchat.py) --------------------------
 
 
-async def widget(on_new_message=None):
-    """The widget channel's user_uttered handler, with sio.emit recorded."""
+async def widget(on_new_message=None, session="session-1"):
+    """The widget channel's user_uttered handler, with sio.emit recorded; socket "sid" holds `session`."""
     from bot.channels.webchat import WebchatInput
 
     received, emitted = [], []
@@ -176,6 +176,7 @@ async def widget(on_new_message=None):
 
     channel = WebchatInput(session_persistence=True, metadata_key="customData", allowed_origins=["http://x.test"])
     channel.blueprint(on_new_message or record)
+    channel.sessions.claim("sid", session, None)  # the socket opened it (bot/channels/widget_sessions.py)
 
     async def emit(event, data=None, room=None, **kwargs):
         emitted.append((event, room, data))
@@ -197,29 +198,29 @@ async def test_the_widget_answers_an_empty_message_itself(message):
     handler, received, emitted = await widget()
     await handler("sid", {"message": message, "session_id": "session-1"})
     assert received == []
-    assert emitted == [("bot_uttered", "session-1", {"text": input_text.empty_reply()})]
+    assert emitted == [("bot_uttered", "web:session-1", {"text": input_text.empty_reply()})]
 
 
 async def test_the_widget_answers_a_too_long_message_in_the_pages_language():
-    handler, received, emitted = await widget()
+    handler, received, emitted = await widget(session="session-2")
     await handler("sid", {"message": "x" * 10_000, "session_id": "session-2", "customData": {"language": "en"}})
     assert received == []
     ((_, room, data),) = emitted
-    assert room == "session-2" and data["text"].startswith("If someone is in acute danger, call 112")
+    assert room == "web:session-2" and data["text"].startswith("If someone is in acute danger, call 112")
     assert "10,000" in data["text"]
 
 
 async def test_the_widget_hands_rasa_the_cleaned_text_and_metadata():
-    handler, received, emitted = await widget()
+    handler, received, emitted = await widget(session="session-3")
     await handler("sid", {"message": "\u202e<b>hej</b>\x00", "session_id": "session-3", "customData": "{not json"})
-    assert [(m.text, m.metadata, m.sender_id) for m in received] == [("<b>hej</b>", {}, "session-3")]
-    assert emitted == [("bot_uttered", "session-3", {"text": "svar på <b>hej</b>"})]
+    assert [(m.text, m.metadata, m.sender_id) for m in received] == [("<b>hej</b>", {}, "web:session-3")]
+    assert emitted == [("bot_uttered", "web:session-3", {"text": "svar på <b>hej</b>"})]
 
 
 async def test_the_widget_sends_the_apology_when_the_assistant_fails():
     async def broken(message):
         raise RuntimeError("boom")
 
-    handler, _, emitted = await widget(broken)
+    handler, _, emitted = await widget(broken, session="session-4")
     await handler("sid", {"message": "hej", "session_id": "session-4"})
-    assert emitted == [("bot_uttered", "session-4", {"text": input_text.error_reply()})]
+    assert emitted == [("bot_uttered", "web:session-4", {"text": input_text.error_reply()})]
