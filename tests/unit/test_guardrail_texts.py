@@ -49,3 +49,24 @@ def test_every_guarded_text_in_the_replies_file_is_free_of_figures():
     for key in ("settings_refusal.opening", "settings_refusal.why", "settings_refusal.referral"):
         for language in ("da", "en"):
             assert not re.search(r"\d", texts.text(key, language, guideline_url=""))
+
+
+GUARDED_SECOND_GENERATION = (
+    "settings_refusal.again", "emergency_reminder.call", "emergency_reminder.refusal", "emergency_reminder.first_aid",
+    "concern", "rules_referral", "smalltalk.frustration",
+)
+
+
+@pytest.mark.parametrize("key", GUARDED_SECOND_GENERATION)
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_the_second_generations_texts_hold_no_figure_but_112(key, language):
+    """The short refusal, the emergency-mode reminders, the safety line, the referral after a
+    question about the rules and the offer of a person: never a dose, rate, ratio or target."""
+    text = replies.load().text(key, language, guideline_url="")
+    assert set(re.findall(r"\d+", text)) <= {"112"}
+    assert not re.search(r"\b(?:basal|isf|bolus|mmol|e/t|u/h)\b", text.lower())
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_every_emergency_reminder_starts_with_112(language):
+    assert "112" in replies.load().text("emergency_reminder.call", language).split(".")[0]
