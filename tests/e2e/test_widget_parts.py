@@ -116,8 +116,8 @@ def test_only_the_page_language_reaches_the_tracker(metadata, cleaned):
     assert clean_metadata(metadata) == cleaned
 
 
-async def test_widget_messages_reach_rasa_with_the_cleaned_metadata():
-    """Rasa's socket.io handler, as the widget calls it: customData becomes the message metadata."""
+def widget_channel():
+    """The widget channel's user_uttered handler, the messages it hands Rasa, and the channel."""
     received = []
 
     async def on_new_message(message):
@@ -125,8 +125,13 @@ async def test_widget_messages_reach_rasa_with_the_cleaned_metadata():
 
     channel = WebchatInput(session_persistence=True, metadata_key="customData", allowed_origins=["http://x.test"])
     channel.blueprint(on_new_message)
+    return channel.sio.handlers["/"]["user_uttered"], received, channel
+
+
+async def test_widget_messages_reach_rasa_with_the_cleaned_metadata():
+    """Rasa's socket.io handler, as the widget calls it: customData becomes the message metadata."""
+    handler, received, channel = widget_channel()
     channel.sessions.claim("sid", "session-0001", None)
-    handler = channel.sio.handlers["/"]["user_uttered"]
     await handler("sid", {"message": "ok", "session_id": "session-0001", "customData": {"language": "en", "x": 1}})
     assert [(m.text, m.sender_id, m.metadata, m.input_channel) for m in received] == [
         ("ok", "web:session-0001", {"language": "en"}, "socketio")
@@ -135,15 +140,8 @@ async def test_widget_messages_reach_rasa_with_the_cleaned_metadata():
 
 async def test_a_socket_cannot_write_into_a_session_it_does_not_hold():
     """All channels share one space of ids: another socket naming a live session is ignored."""
-    received = []
-
-    async def on_new_message(message):
-        received.append(message)
-
-    channel = WebchatInput(session_persistence=True, metadata_key="customData", allowed_origins=["http://x.test"])
-    channel.blueprint(on_new_message)
+    handler, received, channel = widget_channel()
     channel.sessions.claim("victim-socket", "victim-session-01", None)
-    handler = channel.sio.handlers["/"]["user_uttered"]
     await handler("attacker-socket", {"message": "/ask_human", "session_id": "victim-session-01"})
     assert received == []
 
