@@ -28,6 +28,8 @@ TRIAGE_VALUES = ("answered", "settings_refused", "emergency", "handoff", "out_of
 class Message:
     text: str
     buttons: List[Dict[str, str]] = field(default_factory=list)
+    # A channel-independent marker sent with the text (e.g. the handoff's {"helpline": ...}).
+    custom: Optional[Dict[str, Any]] = None
 
 
 @dataclass
@@ -140,7 +142,7 @@ class AssistantAction(Action):
         if is_first_reply(tracker):
             messages = opening(reply, messages, language)
         for message in messages:
-            dispatcher.utter_message(text=message.text, buttons=message.buttons or None)
+            dispatcher.utter_message(text=message.text, buttons=message.buttons or None, json_message=message.custom)
         logger.info("%s: triage=%s topic=%s language=%s", self.name(), reply.triage, reply.topic, language)
         return [
             SlotSet("language", language),

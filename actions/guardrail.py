@@ -5,6 +5,7 @@ them. Their texts live in data/content/replies.yml and never hold a figure.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Dict, List, Text
 
@@ -13,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import render
 from actions.base import AssistantAction, Message, Reply, button, guardrail_decision, reply_language
+from actions.helpline import record_live
 from bot import content, replies
 from bot.helpline import service, store, tickets
 
@@ -31,6 +33,15 @@ def refusal_text(language: str) -> str:
             texts.text("settings_refusal.referral", language, guideline_url=paper.first_link("guideline")),
         ]
     )
+
+
+def record_live_in_background(tracker: Tracker, texts: List[str]) -> None:
+    """The emergency during a handoff goes into the live ticket, marked, without holding up 112."""
+    try:
+        loop = asyncio.get_running_loop()
+        service.track(loop.run_in_executor(None, lambda: record_live(tracker, texts, emergency=True)))
+    except Exception as error:  # noqa: BLE001
+        logger.error("helpline: emergency not added to the live ticket (%s)", type(error).__name__)
 
 
 def refused_before(tracker: Tracker) -> bool:
@@ -71,6 +82,14 @@ class ActionEmergencyReminder(AssistantAction):
 
     action_name = "action_emergency_reminder"
 
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        events = await super().run(dispatcher, tracker, domain)
+        if tracker.is_paused():
+            record_live_in_background(tracker, [m["text"] for m in dispatcher.messages if m.get("text")])
+        return events
+
     def reply(self, tracker: Tracker, language: str) -> Reply:
         texts = replies.default()
         then = guardrail_decision(tracker).get("then") or "first_aid"
@@ -95,6 +114,12 @@ class ActionEmergency(AssistantAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         events = await super().run(dispatcher, tracker, domain)
+        texts = [m["text"] for m in dispatcher.messages if m.get("text")]
+        if tracker.is_paused():
+            # A person is awaited: the live ticket gets the message and the 112 reply and
+            # goes to the top of the staff queue (no second ticket).
+            record_live_in_background(tracker, texts)
+            return events
         try:
             helpline = service.default()
             draft = tickets.build(
@@ -102,7 +127,7 @@ class ActionEmergency(AssistantAction):
                 reason=store.EMERGENCY,
                 triage="emergency",
                 language=reply_language(tracker),
-                replies=[m["text"] for m in dispatcher.messages if m.get("text")],
+                replies=texts,
                 pauses_conversation=False,
                 config=helpline.config,
                 texts=replies.default(),

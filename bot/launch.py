@@ -40,7 +40,16 @@ def rasa_arguments(
     return arguments
 
 
+def check_deployment(env: Mapping[str, str]) -> None:
+    """A production start (ASSISTANT_ENV=production) refuses placeholders in
+    config/helpline.yml (SystemExit naming them); the demo goes on with neutral wording."""
+    from bot.helpline import config
+
+    config.check_deployment(config.load(env), env)
+
+
 def serve_rasa(model: str, port: int, interface: str, credentials: str, endpoints: str) -> None:
+    check_deployment(os.environ)
     arguments = rasa_arguments(model, port, interface, credentials, endpoints, os.environ)
     if not access.api_secret(os.environ):
         print(
@@ -64,6 +73,7 @@ def action_host(env: Mapping[str, str]) -> str:
 
 
 def serve_actions(port: int, host: Optional[str] = None) -> None:
+    check_deployment(os.environ)
     host = host or action_host(os.environ)
     if not access.is_loopback(host):
         print(

@@ -6,7 +6,8 @@ it asks the detectors (policy/detectors.py) about the user's message and the
 conversation so far:
 - emergency -> action_emergency (112 first), whatever else the message asks; in
                emergency mode a short reminder (action_emergency_reminder);
-- handoff   -> while a person is awaited: silence (action_listen);
+- handoff   -> while a person is awaited: silence; the message goes to the live
+               ticket for staff (action_wait_for_staff);
 - settings  -> action_refuse_settings, whatever the NLU or the rules say;
 - exempt    -> action_answer_topic, with the topic that answers a question
                about the rules themselves ("may my doctor help with settings?");
@@ -55,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 ACTIONS = {
     detectors.SETTINGS: "action_refuse_settings",
-    detectors.HANDOFF: ACTION_LISTEN_NAME,
+    detectors.HANDOFF: "action_wait_for_staff",
     detectors.FRUSTRATED: "action_smalltalk",
 }
 EMERGENCY_ACTIONS = {detectors.ACUTE: "action_emergency", detectors.REMINDER: "action_emergency_reminder"}

@@ -33,19 +33,44 @@ What it adds to Rasa's channel (docs/messenger.md):
   on the loopback interface only, since the page access token is sent to it).
 * No secret is logged: not the app secret, the page access token, the verify token
   (also redacted from Sanic's access log) or the signature.
+
+Handoff to the helpline, and Meta's Handover Protocol:
+
+* The assistant marks handoff moments with a `custom` payload on the bot message:
+  `{"helpline": {"status": "waiting"}}` (handed to staff), `{"status": "live", "staff":
+  "<name>"}` (a staff reply) and `{"status": "ended"}` (the handback). Such a payload is
+  never sent to the Send API as a message; the output only acts on it (`helpline_marker`).
+  A staff reply's text goes out prefixed with the staff member's name (`STAFF_PREFIX`).
+* FACEBOOK_HANDOVER_APP_ID (the numeric id of the app staff's inbox is, e.g. Page Inbox;
+  anything else stops the server at start) switches the Handover Protocol on: on
+  `waiting` the output passes the thread to that app (`pass_thread_control`) after the
+  text; on `ended` it takes the thread back (`take_thread_control`) before the text.
+  While the other app owns a thread, Meta delivers the person's messages as
+  `entry[].standby[]`: they go to Rasa like other messages, with metadata
+  `{"standby": true}` and without typing indicators or mark_seen (the conversation is
+  paused, so the assistant stays silent unless the guardrail sees an emergency). A
+  message the output must send to such a thread (an emergency reply) goes out between
+  a take and a pass back, so staff keep the thread. Which PSIDs are passed is kept in
+  memory (`Handover`), shared by the input channel and its outputs. Without the variable
+  there are no thread-control calls and standby entries are ignored. Graph API errors on
+  these calls are logged (without personal data or secrets), never raised.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import os
 import re
+import weakref
 from collections import OrderedDict, deque
+from contextvars import ContextVar
 from typing import (
     Any,
+    AsyncIterator,
     Awaitable,
     Callable,
     Deque,
@@ -57,6 +82,7 @@ from typing import (
     Sequence,
     Set,
     Text,
+    Tuple,
     Union,
 )
 from urllib.parse import urlsplit
@@ -94,6 +120,25 @@ SHUTDOWN_GRACE_SECONDS = 10.0  # at shutdown, turns still running get this long 
 # conversation ids, and without the prefix a REST post naming a PSID as its sender would
 # write into that person's conversation.
 SENDER_PREFIX = "fb:"
+
+# The helpline handoff (module doc). The marker is the contract with the assistant's
+# actions: {"helpline": {"status": "waiting" | "live" | "ended", "staff": "<name>"}}.
+HELPLINE_KEY = "helpline"
+WAITING, LIVE, ENDED = "waiting", "live", "ended"
+STAFF_PREFIX = "{staff} (Diabetesforeningen): "  # before a staff reply's text
+STAFF_PREFIX_UNNAMED = "Diabetesforeningen: "  # a staff reply without a staff name
+STAFF_NAME_LIMIT = 60
+
+# Meta's Handover Protocol, on when FACEBOOK_HANDOVER_APP_ID names the app to pass to.
+HANDOVER_APP_ENV = "FACEBOOK_HANDOVER_APP_ID"
+HANDOVER_APP_ID_PATTERN = re.compile(r"[0-9]{1,20}")
+MESSAGES_PATH = "me/messages"
+PASS_THREAD_PATH = "me/pass_thread_control"
+TAKE_THREAD_PATH = "me/take_thread_control"
+PASS_METADATA = "helpline handoff"
+TAKE_METADATA = "helpline closed"
+EMERGENCY_METADATA = "helpline emergency reply"
+STANDBY_KEY = "standby"  # in a UserMessage's metadata: the message came in entry[].standby[]
 
 
 class MessengerConfigError(RasaException):
@@ -141,8 +186,9 @@ def psid_of(conversation: Text) -> Optional[Text]:
 # --- payload ---------------------------------------------------------------------------
 
 
-def parse_payload(body: bytes) -> Dict[Text, Any]:
-    """The webhook body as a dict, checked for Messenger's page-webhook structure.
+def parse_payload(body: bytes, standby: bool = False) -> Dict[Text, Any]:
+    """The webhook body as a dict, checked for Messenger's page-webhook structure; with
+    `standby` (Handover Protocol on), `entry[].standby[]` is checked like `messaging`.
 
     Raises PayloadError with a short reason (sent back with the 400).
     """
@@ -160,19 +206,25 @@ def parse_payload(body: bytes) -> Dict[Text, Any]:
     for entry in entries:
         if not isinstance(entry, dict):
             raise PayloadError('not a Messenger webhook: every "entry" item must be an object')
-        events = entry.get("messaging", [])
-        if not isinstance(events, list):
-            raise PayloadError('not a Messenger webhook: "entry[].messaging" must be a list')
-        for event in events:
-            if not isinstance(event, dict):
-                raise PayloadError('not a Messenger webhook: every messaging event must be an object')
-            sender = event.get("sender")
-            if not isinstance(sender, dict) or not _is_id(sender.get("id")):
-                raise PayloadError('not a Messenger webhook: every messaging event needs "sender.id"')
-            for key in ("message", "postback"):
-                if key in event and not isinstance(event[key], dict):
-                    raise PayloadError(f'not a Messenger webhook: "{key}" must be an object')
+        _check_events(entry, "messaging")
+        if standby:
+            _check_events(entry, "standby")
     return payload
+
+
+def _check_events(entry: Dict[Text, Any], field: Text) -> None:
+    events = entry.get(field, [])
+    if not isinstance(events, list):
+        raise PayloadError(f'not a Messenger webhook: "entry[].{field}" must be a list')
+    for event in events:
+        if not isinstance(event, dict):
+            raise PayloadError(f"not a Messenger webhook: every {field} event must be an object")
+        sender = event.get("sender")
+        if not isinstance(sender, dict) or not _is_id(sender.get("id")):
+            raise PayloadError(f'not a Messenger webhook: every {field} event needs "sender.id"')
+        for key in ("message", "postback"):
+            if key in event and not isinstance(event[key], dict):
+                raise PayloadError(f'not a Messenger webhook: "{key}" must be an object')
 
 
 def _is_id(value: Any) -> bool:
@@ -182,6 +234,22 @@ def _is_id(value: Any) -> bool:
 def messaging_events(payload: Dict[Text, Any]) -> Iterable[Dict[Text, Any]]:
     for entry in payload["entry"]:
         yield from entry.get("messaging", [])
+
+
+def page_events(payload: Dict[Text, Any], standby: bool = False) -> Iterable[Tuple[Dict[Text, Any], bool]]:
+    """(event, came in standby) for every messaging event, entry by entry; with `standby`,
+    each entry's `standby[]` events follow its `messaging[]` ones (parse_payload checked them)."""
+    for entry in payload["entry"]:
+        for event in entry.get("messaging", []):
+            yield event, False
+        if standby:
+            for event in entry.get("standby", []):
+                yield event, True
+
+
+def event_is_echo(event: Dict[Text, Any]) -> bool:
+    message = event.get("message")
+    return isinstance(message, dict) and bool(message.get("is_echo"))
 
 
 def event_text(event: Dict[Text, Any]) -> Optional[Text]:
@@ -320,6 +388,54 @@ def quick_replies(buttons: Optional[Sequence[Dict[Text, Any]]]) -> List[Dict[Tex
     return converted
 
 
+# --- the helpline handoff --------------------------------------------------------------
+
+
+def helpline_marker(custom: Any) -> Tuple[Optional[Dict[Text, Any]], Any]:
+    """The helpline marker in a bot message's `custom` payload, and the payload without it.
+
+    `custom` is a dict or a list of dicts; a dict with a "helpline" key is the marker (as
+    a whole: it is never sent as a message). Returns (the marker's value, {} when that is
+    not an object; or None when there is no marker) and what is left to send (None when
+    nothing is).
+    """
+    if isinstance(custom, dict):
+        if HELPLINE_KEY not in custom:
+            return None, custom
+        value = custom[HELPLINE_KEY]
+        return (value if isinstance(value, dict) else {}), None
+    if isinstance(custom, list):
+        markers = [item for item in custom if isinstance(item, dict) and HELPLINE_KEY in item]
+        if not markers:
+            return None, custom
+        value = markers[0][HELPLINE_KEY]
+        rest = [item for item in custom if not (isinstance(item, dict) and HELPLINE_KEY in item)]
+        return (value if isinstance(value, dict) else {}), (rest or None)
+    return None, custom
+
+
+def staff_prefix(staff: Any) -> Text:
+    """What goes before a staff reply: `STAFF_PREFIX` with the staff member's display name
+    (cleaned, on one line, at most 60 characters), or `STAFF_PREFIX_UNNAMED` without one."""
+    name = " ".join(input_text.clean(staff).split())[:STAFF_NAME_LIMIT].strip() if isinstance(staff, str) else ""
+    return STAFF_PREFIX.format(staff=name) if name else STAFF_PREFIX_UNNAMED
+
+
+def handover_app_id(value: Optional[Text] = None) -> Optional[int]:
+    """The app to pass threads to (FACEBOOK_HANDOVER_APP_ID, or `value`); None when unset
+    (the Handover Protocol is off). Anything but an app id of digits is a config error."""
+    raw = value if value is not None else os.environ.get(HANDOVER_APP_ENV)
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if not HANDOVER_APP_ID_PATTERN.fullmatch(raw) or int(raw) == 0:
+        raise MessengerConfigError(
+            f"{HANDOVER_APP_ENV} must be the numeric app id of the app that gets the conversation during a "
+            f"handoff (e.g. Page Inbox: 263902037430900), or unset to leave the Handover Protocol off."
+        )
+    return int(raw)
+
+
 # --- the Send API ----------------------------------------------------------------------
 
 
@@ -342,8 +458,9 @@ def graph_url(value: Optional[Text] = None) -> Text:
 
 
 class GraphAPI:
-    """Posts to the Send API (`<graph url>/me/messages`) with the page access token and
-    its appsecret_proof. Failures are logged (without secrets) and never raised."""
+    """Posts to the Send API (`<graph url>/me/messages`) and the Handover Protocol's calls
+    with the page access token and its appsecret_proof. Failures are logged (without
+    secrets or the recipient's id) and never raised."""
 
     def __init__(self, page_access_token: Text, app_secret: Text, base_url: Optional[Text] = None,
                  timeout: float = SEND_TIMEOUT_SECONDS) -> None:
@@ -362,22 +479,31 @@ class GraphAPI:
 
     async def send(self, body: Dict[Text, Any]) -> bool:
         """POSTs one Send API call; True when the Graph API accepted it."""
+        return await self.post(MESSAGES_PATH, body)
+
+    async def post(self, path: Text, body: Dict[Text, Any]) -> bool:
+        """POSTs `body` to `<graph url>/<path>` (e.g. "me/pass_thread_control"); True when
+        the Graph API accepted it."""
+        what = "The Send API" if path == MESSAGES_PATH else f"The Graph API ({path})"
+        recipient = body.get("recipient") if isinstance(body.get("recipient"), dict) else {}
+        hide = [str(recipient["id"])] if recipient.get("id") else []
         try:
             async with aiohttp.ClientSession(timeout=self._timeout) as session:
-                async with session.post(f"{self.base_url}/me/messages", params=self._params, json=body) as answer:
+                async with session.post(f"{self.base_url}/{path}", params=self._params, json=body) as answer:
                     if answer.status < 400:
                         return True
                     detail = await answer.text()
-                    logger.error("The Send API refused a message (HTTP %s): %s", answer.status,
-                                 self._redact(_graph_error(detail)))
+                    logger.error("%s refused %s (HTTP %s): %s", what,
+                                 "a message" if path == MESSAGES_PATH else "the call", answer.status,
+                                 self._redact(_graph_error(detail), hide))
         except asyncio.CancelledError:
             raise
         except Exception as error:  # network, timeout, anything: log the kind, never the URL
-            logger.error("The Send API could not be reached: %s", type(error).__name__)
+            logger.error("%s could not be reached: %s", what, type(error).__name__)
         return False
 
-    def _redact(self, text: Text) -> Text:
-        for secret in self._secrets:
+    def _redact(self, text: Text, hide: Sequence[Text] = ()) -> Text:
+        for secret in [*self._secrets, *hide]:
             text = text.replace(secret, "[redacted]")
         return re.sub(r"(access_token|appsecret_proof)=[^&\s\"']+", r"\1=[redacted]", text)
 
@@ -392,20 +518,177 @@ def _graph_error(detail: Text) -> Text:
         return detail[:200]
 
 
+class Handover:
+    """Meta's Handover Protocol for the page: who owns which person's thread.
+
+    One instance is shared by the input channel and every output it creates. `app_id` is
+    the app threads are passed to during a handoff (FACEBOOK_HANDOVER_APP_ID); None turns
+    the protocol off (no thread-control calls, nothing is ever "passed"). The PSIDs whose
+    thread that app owns are kept in memory: added when a pass succeeds or a standby event
+    arrives, removed when the assistant takes a thread back at the end of a handoff.
+    """
+
+    def __init__(self, graph: GraphAPI, app_id: Optional[int] = None) -> None:
+        self.graph = graph
+        self.app_id = app_id
+        self._passed: Set[Text] = set()
+        # per PSID: one sender at a time while thread control may change
+        self._locks: "weakref.WeakValueDictionary[Text, asyncio.Lock]" = weakref.WeakValueDictionary()
+
+    @classmethod
+    def from_env(cls, graph: GraphAPI) -> "Handover":
+        return cls(graph, handover_app_id())
+
+    def __repr__(self) -> Text:
+        return f"Handover(app_id={self.app_id!r}, passed={len(self._passed)})"
+
+    @property
+    def enabled(self) -> bool:
+        return self.app_id is not None
+
+    def is_passed(self, psid: Text) -> bool:
+        return psid in self._passed
+
+    def mark_passed(self, psid: Text) -> None:
+        """Another app owns the thread (a standby event came)."""
+        if self.enabled:
+            self._passed.add(psid)
+
+    def lock(self, psid: Text) -> asyncio.Lock:
+        lock = self._locks.get(psid)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[psid] = lock
+        return lock
+
+    async def pass_thread(self, psid: Text, metadata: Text) -> bool:
+        """`pass_thread_control` to the helpline's app; True when Meta accepted it."""
+        if not self.enabled:
+            return False
+        passed = await self.graph.post(
+            PASS_THREAD_PATH, {"recipient": {"id": psid}, "target_app_id": self.app_id, "metadata": metadata}
+        )
+        if passed:
+            self._passed.add(psid)
+            logger.info("Messenger: a thread was passed to the helpline's app (%s).", metadata)
+        else:
+            logger.warning("Messenger: a thread could not be passed to the helpline's app (%s).", metadata)
+        return passed
+
+    async def take_thread(self, psid: Text, metadata: Text, release: bool = False) -> bool:
+        """`take_thread_control` back from the helpline's app; with `release` the PSID is
+        no longer counted as passed (also when Meta refuses: the handoff is over)."""
+        if not self.enabled:
+            return False
+        if release:
+            self._passed.discard(psid)
+        taken = await self.graph.post(TAKE_THREAD_PATH, {"recipient": {"id": psid}, "metadata": metadata})
+        if taken:
+            logger.info("Messenger: a thread was taken back from the helpline's app (%s).", metadata)
+        else:
+            logger.warning("Messenger: a thread could not be taken back from the helpline's app (%s).", metadata)
+        return taken
+
+
+# Per asyncio task: the PSIDs whose lock it holds, and those whose thread it has borrowed
+# (taken for a message, to be passed back), so nested sends neither wait for themselves
+# nor take and pass once per piece of a message.
+_HELD: "ContextVar[frozenset]" = ContextVar("messenger_threads_held", default=frozenset())
+_BORROWED: "ContextVar[frozenset]" = ContextVar("messenger_threads_borrowed", default=frozenset())
+
+
 class SecureMessengerBot(OutputChannel):
     """Sends the assistant's messages to one person on Messenger through `GraphAPI`.
 
     Every `recipient_id` it is given is a conversation id ("fb:<PSID>"); the Send API gets
     the bare PSID. A conversation id of another channel is refused (logged, nothing sent).
+    A helpline marker in `custom` is acted on, never sent (module doc); `handover` is the
+    channel's shared `Handover` (read from FACEBOOK_HANDOVER_APP_ID when not given).
     """
 
     @classmethod
     def name(cls) -> Text:
         return "facebook"
 
-    def __init__(self, graph: GraphAPI) -> None:
+    def __init__(self, graph: GraphAPI, handover: Optional[Handover] = None) -> None:
         super().__init__()
         self.graph = graph
+        self.handover = handover if handover is not None else Handover.from_env(graph)
+
+    @contextlib.asynccontextmanager
+    async def _hold(self, psid: Optional[Text]) -> AsyncIterator[None]:
+        """With the Handover Protocol on, one sender at a time per PSID (re-entrant)."""
+        held = _HELD.get()
+        if psid is None or not self.handover.enabled or psid in held:
+            yield
+            return
+        async with self.handover.lock(psid):
+            token = _HELD.set(held | {psid})
+            try:
+                yield
+            finally:
+                _HELD.reset(token)
+
+    @contextlib.asynccontextmanager
+    async def _borrow(self, psid: Optional[Text]) -> AsyncIterator[None]:
+        """Messages to a thread the helpline's app owns (an emergency reply) go out between
+        take_thread_control and pass_thread_control back, so staff keep the thread."""
+        borrowed = _BORROWED.get()
+        if psid is None or psid in borrowed or not self.handover.is_passed(psid):
+            yield
+            return
+        token = _BORROWED.set(borrowed | {psid})
+        try:
+            await self.handover.take_thread(psid, EMERGENCY_METADATA)
+            yield
+        finally:
+            _BORROWED.reset(token)
+            await self.handover.pass_thread(psid, EMERGENCY_METADATA)
+
+    @contextlib.asynccontextmanager
+    async def _sending(self, recipient_id: Text) -> AsyncIterator[None]:
+        psid = psid_of(recipient_id)
+        async with self._hold(psid), self._borrow(psid):
+            yield
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        """Rasa's send_response; a helpline marker in `custom` is acted on, never sent:
+        `waiting` passes the thread after the text, `ended` takes it back before the text,
+        `live` puts the staff member's name before the text."""
+        message = dict(message)
+        marker, rest = helpline_marker(message.get("custom"))
+        if marker is None:
+            async with self._sending(recipient_id):
+                await super().send_response(recipient_id, message)
+            return
+        if rest is None:
+            message.pop("custom", None)
+        else:
+            message["custom"] = rest
+        status = marker.get("status")
+        if status not in (WAITING, LIVE, ENDED):
+            logger.warning("Messenger: a helpline marker without a known status; the message is sent without it.")
+        text = message.get("text")
+        if status == LIVE and isinstance(text, str) and text.strip():
+            message["text"] = staff_prefix(marker.get("staff")) + text.strip()
+        psid = psid_of(recipient_id)
+        async with self._hold(psid):
+            if status == ENDED:
+                await self._take_back(psid)
+            async with self._borrow(psid):
+                await super().send_response(recipient_id, message)
+            if status == WAITING:
+                await self._pass_on(psid)
+
+    async def _pass_on(self, psid: Optional[Text]) -> None:
+        """The handoff begins: the thread goes to the helpline's app (Handover Protocol on)."""
+        if psid is not None and self.handover.enabled and not self.handover.is_passed(psid):
+            await self.handover.pass_thread(psid, PASS_METADATA)
+
+    async def _take_back(self, psid: Optional[Text]) -> None:
+        """The handoff is over: the assistant takes the thread back (Handover Protocol on)."""
+        if psid is not None and self.handover.enabled:
+            await self.handover.take_thread(psid, TAKE_METADATA, release=True)
 
     @staticmethod
     def _recipient(recipient_id: Text) -> Optional[Dict[Text, Text]]:
@@ -419,7 +702,8 @@ class SecureMessengerBot(OutputChannel):
         recipient = self._recipient(recipient_id)
         if recipient is None:
             return False
-        return await self.graph.send({"recipient": recipient, "messaging_type": "RESPONSE", "message": message})
+        async with self._sending(recipient_id):
+            return await self.graph.send({"recipient": recipient, "messaging_type": "RESPONSE", "message": message})
 
     async def send_action(self, recipient_id: Text, sender_action: Text) -> None:
         """mark_seen, typing_on or typing_off."""
@@ -443,11 +727,14 @@ class SecureMessengerBot(OutputChannel):
         pieces = split_text(text or "")
         if not pieces and replies:
             pieces = ["…"]  # quick replies need a message to hang on
-        for index, piece in enumerate(pieces):
-            message: Dict[Text, Any] = {"text": piece}
-            if replies and index == len(pieces) - 1:
-                message["quick_replies"] = replies
-            await self._send_message(recipient_id, message)
+        if not pieces:
+            return
+        async with self._sending(recipient_id):  # one take and pass for all the pieces
+            for index, piece in enumerate(pieces):
+                message: Dict[Text, Any] = {"text": piece}
+                if replies and index == len(pieces) - 1:
+                    message["quick_replies"] = replies
+                await self._send_message(recipient_id, message)
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
         await self._send_message(
@@ -469,8 +756,18 @@ class SecureMessengerBot(OutputChannel):
 
     async def send_custom_json(self, recipient_id: Text, json_message: Union[List, Dict[Text, Any]],
                                **kwargs: Any) -> None:
-        """A custom payload is sent as the Send API `message` object, as it is."""
-        for message in json_message if isinstance(json_message, list) else [json_message]:
+        """A custom payload is sent as the Send API `message` object, as it is; a helpline
+        marker is never sent, only acted on (`waiting` passes the thread, `ended` takes it
+        back, with the Handover Protocol on)."""
+        marker, rest = helpline_marker(json_message)
+        if marker is not None:
+            psid = psid_of(recipient_id)
+            async with self._hold(psid):
+                if marker.get("status") == ENDED:
+                    await self._take_back(psid)
+                elif marker.get("status") == WAITING:
+                    await self._pass_on(psid)
+        for message in rest if isinstance(rest, list) else [rest]:
             if isinstance(message, dict):
                 await self._send_message(recipient_id, message)
 
@@ -498,6 +795,7 @@ class _Turn(NamedTuple):
     message_id: Optional[Text]
     metadata: Optional[Dict[Text, Any]]
     on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    standby: bool = False  # came in entry[].standby[]: the helpline's app owns the thread
 
 
 def _install_access_log_filter() -> None:
@@ -535,6 +833,7 @@ class SecureFacebookInput(FacebookInput):
             raise MessengerConfigError("The Messenger channel needs the verify token, app secret and page token.")
         super().__init__(fb_verify, fb_secret, fb_access_token)
         self.graph = GraphAPI(fb_access_token, fb_secret, graph_base_url)
+        self.handover = Handover.from_env(self.graph)  # shared with every output channel
         self._seen: "OrderedDict[Text, None]" = OrderedDict()
         self._queues: Dict[Text, Deque[_Turn]] = {}  # per PSID: turns not yet started
         self._tasks: Set["asyncio.Task[None]"] = set()  # references, so running tasks are not collected
@@ -549,7 +848,7 @@ class SecureFacebookInput(FacebookInput):
         return valid_signature(app_secret, request_payload, hub_signature_header)
 
     def get_output_channel(self) -> OutputChannel:
-        return SecureMessengerBot(self.graph)
+        return SecureMessengerBot(self.graph, self.handover)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         _install_access_log_filter()
@@ -597,23 +896,29 @@ class SecureFacebookInput(FacebookInput):
         if not valid_signature(self.fb_secret, body, request.headers.get(SIGNATURE_HEADER)):
             logger.warning("Messenger webhook refused: missing or wrong %s.", SIGNATURE_HEADER)
             return response.json({"error": f"missing or invalid {SIGNATURE_HEADER}"}, status=403)
+        standby = self.handover.enabled  # without the Handover Protocol, standby events are ignored
         try:
-            payload = parse_payload(body)
+            payload = parse_payload(body, standby=standby)
         except PayloadError as error:
             logger.warning("Messenger webhook refused: %s.", error)
             return response.json({"error": str(error)}, status=400)
         metadata = self.get_metadata(request)
         # Everything up to the 200 is synchronous: the message ids are remembered and the
         # turns queued before Meta has its answer, so a retry of this post finds them seen.
-        for event in messaging_events(payload):
-            turn = self._accept(event, on_new_message, metadata)
+        for event, in_standby in page_events(payload, standby=standby):
+            turn = self._accept(event, on_new_message, metadata, in_standby)
             if turn is not None:
                 self._schedule(turn)
         return response.text("EVENT_RECEIVED")
 
     def _accept(self, event: Dict[Text, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                metadata: Optional[Dict[Text, Any]]) -> Optional[_Turn]:
-        """The event as a turn to handle, or None when there is nothing (new) to answer."""
+                metadata: Optional[Dict[Text, Any]], standby: bool = False) -> Optional[_Turn]:
+        """The event as a turn to handle, or None when there is nothing (new) to answer.
+
+        A standby event (Handover Protocol on) says the helpline's app owns the sender's
+        thread; its text goes to Rasa with metadata {"standby": true}."""
+        if standby and not event_is_echo(event):
+            self.handover.mark_passed(str(event["sender"]["id"]))
         text = event_text(event)
         if text is None:
             logger.debug("Messenger event with no text for the assistant; ignored.")
@@ -624,7 +929,9 @@ class SecureFacebookInput(FacebookInput):
             return None
         if event_is_typed(event):
             metadata = {**(metadata or {}), payloads.TYPED_KEY: True}
-        return _Turn(str(event["sender"]["id"]), text, message_id, metadata, on_new_message)
+        if standby:
+            metadata = {**(metadata or {}), STANDBY_KEY: True}
+        return _Turn(str(event["sender"]["id"]), text, message_id, metadata, on_new_message, standby)
 
     def _schedule(self, turn: _Turn) -> None:
         """Queues the turn behind its sender's earlier ones; starts a worker when none runs."""
@@ -658,11 +965,17 @@ class SecureFacebookInput(FacebookInput):
     async def _handle_turn(self, turn: _Turn) -> None:
         conversation = conversation_id(turn.psid)
         out_channel = self.get_output_channel()
-        await out_channel.send_action(conversation, "mark_seen")
-        await out_channel.send_action(conversation, "typing_on")
+        # A standby message's thread belongs to the helpline's app: no typing or seen from us.
+        quiet = turn.standby
+        if not quiet:
+            await out_channel.send_action(conversation, "mark_seen")
+            await out_channel.send_action(conversation, "typing_on")
         try:
             checked = input_text.check(turn.text)
             if not checked.ok:
+                if quiet and checked.reason == "empty":  # nothing to keep silent about
+                    logger.info("Messenger: an empty standby message was ignored.")
+                    return
                 logger.info("Messenger: message answered without the assistant (%s).", checked.reason)
                 await out_channel.send_text_message(conversation, checked.reply)
                 return
@@ -674,7 +987,8 @@ class SecureFacebookInput(FacebookInput):
             input_text.log_failure(self.name(), error)
             await out_channel.send_text_message(conversation, input_text.error_reply())
         finally:
-            await out_channel.send_action(conversation, "typing_off")
+            if not quiet:
+                await out_channel.send_action(conversation, "typing_off")
 
     async def wait_idle(self, timeout: Optional[float] = None) -> bool:
         """Waits until every accepted event has been handled; False when `timeout` (seconds)

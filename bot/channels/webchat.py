@@ -123,6 +123,22 @@ def clean_metadata(metadata: Any) -> Dict[str, Any]:
     return {key: metadata[key] for key, values in ALLOWED_METADATA.items() if metadata.get(key) in values}
 
 
+class WebchatOutput(SocketIOOutput):
+    """Rasa's socket.io output, plus the handoff's marker: a bot message carrying
+    `custom: {"helpline": {...}}` (actions/helpline.py) reaches the page as one message,
+    `{"text": ..., "helpline": {"status": "waiting" | "live" | "ended", "staff": ...}}`, so
+    the widget can show "Venter på en medarbejder" and label a staff member's reply."""
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        custom = message.get("custom")
+        helpline = custom.get("helpline") if isinstance(custom, Mapping) else None
+        if not isinstance(helpline, Mapping):
+            await super().send_response(recipient_id, message)
+            return
+        payload: Dict[str, Any] = {"text": message.get("text") or "", "helpline": dict(helpline)}
+        await self._send_message(recipient_id, payload)
+
+
 class WebchatInput(SocketIOInput):
     """Rasa's socket.io channel, open only to the websites in WIDGET_ALLOWED_ORIGINS."""
 
@@ -169,6 +185,12 @@ class WebchatInput(SocketIOInput):
         )
         return blueprint
 
+    def get_output_channel(self) -> Optional[WebchatOutput]:
+        """The output for messages the helpline sends through Rasa's API (output_channel=latest)."""
+        if self.sio is None:
+            return None
+        return WebchatOutput(self.sio, self.bot_message_evt)
+
     async def _session_request(self, sid: str, data: Any) -> None:
         """Rasa's session_request, with the room joined before the confirmation, and the
         session bound to this socket (a live session of another socket is not given out)."""
@@ -199,7 +221,7 @@ class WebchatInput(SocketIOInput):
             sender_id = conversation_id(session_id)
         else:
             sender_id = sid
-        output = SocketIOOutput(self.sio, self.bot_message_evt)
+        output = WebchatOutput(self.sio, self.bot_message_evt)
         metadata = clean_metadata(data.get(self.metadata_key))
         checked = input_text.check(data.get("message"), prior=metadata.get("language"))
         if not checked.ok:

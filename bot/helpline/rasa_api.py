@@ -1,8 +1,16 @@
-"""Resumes a paused conversation through Rasa's HTTP API (the server runs with --enable-api)."""
+"""Talks to a conversation through Rasa's HTTP API (the server runs with --enable-api).
+
+- `execute` runs one of the assistant's actions in a conversation, and sends what it
+  says to the channel the person last wrote on (`output_channel=latest`): the staff
+  reply (action_staff_message) and the handback (action_hand_back) reach the widget's
+  socket, Messenger's Send API, or, for REST, the tracker.
+- `resume` only lifts the pause (the older way, kept for conversations whose Rasa
+  server predates the handback action).
+"""
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Any, Dict, Optional
 from urllib.parse import quote
 
 import requests
@@ -24,6 +32,36 @@ class ResumeError(RuntimeError):
     """Rasa did not resume the conversation (the message names no personal data)."""
 
 
+STAFF_MESSAGE_ACTION = "action_staff_message"
+HAND_BACK_ACTION = "action_hand_back"
+
+
+def execute(
+    rasa_url: str,
+    conversation_id: str,
+    action: str,
+    token: Optional[str] = None,
+    timeout: float = 10.0,
+    session: Optional[requests.Session] = None,
+) -> None:
+    """POST {rasa_url}/conversations/<id>/execute?output_channel=latest; raises ResumeError."""
+    url = f"{rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe=PATH_SAFE)}/execute"
+    params = {"output_channel": "latest", **({"token": token} if token else {})}
+    _post(session or requests, url, {"name": action}, params, timeout)
+    logger.info("helpline: %s run in the conversation", action)
+
+
+def _post(http: Any, url: str, body: Any, params: Dict[str, str], timeout: float) -> None:
+    try:
+        response = http.post(url, json=body, params=params, timeout=timeout)
+    except requests.RequestException as error:
+        raise ResumeError(f"the Rasa server did not answer ({type(error).__name__})") from None
+    if response.status_code in (401, 403):
+        raise ResumeError(f"the Rasa server refused the request (HTTP {response.status_code}): check RASA_TOKEN")
+    if not response.ok:
+        raise ResumeError(f"the Rasa server answered HTTP {response.status_code}")
+
+
 def resume(
     rasa_url: str,
     conversation_id: str,
@@ -33,14 +71,5 @@ def resume(
 ) -> None:
     """POST {rasa_url}/conversations/<id>/tracker/events with the resume events; raises ResumeError."""
     url = f"{rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe=PATH_SAFE)}/tracker/events"
-    params = {"token": token} if token else None
-    http = session or requests
-    try:
-        response = http.post(url, json=RESUME_EVENTS, params=params, timeout=timeout)
-    except requests.RequestException as error:
-        raise ResumeError(f"the Rasa server did not answer ({type(error).__name__})") from None
-    if response.status_code in (401, 403):
-        raise ResumeError(f"the Rasa server refused the request (HTTP {response.status_code}): check RASA_TOKEN")
-    if not response.ok:
-        raise ResumeError(f"the Rasa server answered HTTP {response.status_code}")
+    _post(session or requests, url, RESUME_EVENTS, {"token": token} if token else {}, timeout)
     logger.info("helpline: conversation resumed")

@@ -1,4 +1,11 @@
-"""The helpline: opens tickets (store, then webhook) and closes them (store, then resume).
+"""The helpline: opens tickets (store, then webhook), lets staff claim them and reply
+live, and closes them (store, then the assistant takes the conversation back).
+
+Staff (console or CLI) use the sync methods `claim`, `reply` and `close`. A reply is
+stored first (redacted, with its original until delivered), then delivered by asking
+the Rasa server to run action_staff_message, which sends every undelivered reply of
+the conversation on the person's channel. A failed delivery is kept and goes out with
+the next reply or `deliver_pending`.
 
 The assistant's actions use the async helpers: `open_now` (the handoff, which waits for
 the ticket so that it only promises a person when one will be told) and
@@ -15,6 +22,9 @@ from typing import Optional, Set
 from bot.helpline import rasa_api, store, webhook
 from bot.helpline.config import HelplineConfig
 from bot.helpline.config import load as load_config
+from bot.privacy.redact import redact
+
+MAX_REPLY_CHARS = 2000
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +39,19 @@ class Closed:
     resumed: bool = False
     still_paused_by: tuple = ()  # other open tickets that keep the conversation paused
     error: Optional[str] = None  # why resuming failed (no personal data)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Replied:
+    """What a staff reply did: the stored message, and whether it reached the person."""
+
+    message: Optional[store.LiveMessage] = None
+    delivered: bool = False
+    error: Optional[str] = None  # why it was refused or not delivered (no personal data)
 
     @property
     def ok(self) -> bool:
@@ -85,7 +108,7 @@ class Helpline:
             "helpline: ticket %d opened (reason=%s triage=%s language=%s)", ticket.id, ticket.reason, ticket.triage, ticket.language
         )
         if self.config.webhook_url:
-            _track(loop.run_in_executor(None, self.deliver, ticket))
+            track(loop.run_in_executor(None, self.deliver, ticket))
         return ticket
 
     def open_or_update(self, new: store.NewTicket) -> store.Ticket:
@@ -101,7 +124,7 @@ class Helpline:
 
     def open_in_background(self, new: store.NewTicket) -> "asyncio.Future[Optional[store.Ticket]]":
         """`open_or_update` without holding up the reply. Failures are logged."""
-        return _track(asyncio.get_running_loop().run_in_executor(None, self._open_quietly, new))
+        return track(asyncio.get_running_loop().run_in_executor(None, self._open_quietly, new))
 
     def _open_quietly(self, new: store.NewTicket) -> Optional[store.Ticket]:
         try:
@@ -110,12 +133,57 @@ class Helpline:
             logger.error("helpline: ticket not stored (%s)", type(error).__name__)
             return None
 
+    # -- staff ------------------------------------------------------------------------
+
+    def claim(self, ticket_id: int, staff_name: str) -> Optional[store.Ticket]:
+        """The ticket is this staff member's. None when there is no such ticket."""
+        ticket = self.store.claim(ticket_id, staff_name)
+        if ticket is not None:
+            logger.info("helpline: ticket %d claimed", ticket.id)
+        return ticket
+
+    def reply(self, ticket_id: int, text: str, staff_name: str) -> Replied:
+        """Stores a staff reply and delivers it live. Claims an unclaimed ticket for the writer."""
+        text = (text or "").strip()
+        ticket = self.store.get(ticket_id)
+        if ticket is None:
+            return Replied(error="no such ticket")
+        if not ticket.is_open:
+            return Replied(error="the ticket is closed")
+        if not text:
+            return Replied(error="the reply is empty")
+        if len(text) > MAX_REPLY_CHARS:
+            return Replied(error=f"the reply is longer than {MAX_REPLY_CHARS} characters")
+        if not ticket.pauses_conversation:
+            return Replied(error="this ticket does not hold a live conversation")
+        if self.config.handover_app_id and ticket.channel == "messenger":
+            return Replied(error="this conversation is answered in Meta's inbox (Handover Protocol)")
+        if ticket.claimed_by != staff_name:
+            self.store.claim(ticket_id, staff_name)
+        message = self.store.add_message(ticket_id, store.STAFF, redact(text), staff_name=staff_name, pending_text=text)
+        error = self.deliver_pending(ticket.conversation_id)
+        return Replied(message=message, delivered=error is None, error=error)
+
+    def deliver_pending(self, conversation_id: str) -> Optional[str]:
+        """Asks the Rasa server to send this conversation's undelivered staff replies; the
+        reason when it could not."""
+        try:
+            rasa_api.execute(
+                self.config.rasa_url, conversation_id, rasa_api.STAFF_MESSAGE_ACTION,
+                token=self.config.rasa_token, timeout=self.config.rasa_timeout,
+            )
+        except rasa_api.ResumeError as error:
+            logger.error("helpline: staff reply not delivered: %s", error)
+            return str(error)
+        return None
+
     # -- closing ------------------------------------------------------------------------
 
     def close(self, ticket_id: int, resume: bool = True) -> Optional[Closed]:
         """Closes the ticket and, when it paused the conversation and no other open ticket
-        still does, resumes the conversation. Closing a closed ticket that could not resume
-        the conversation tries again. None when there is no such ticket."""
+        still does, hands the conversation back to the assistant, which says so in one
+        line. Closing a closed ticket that could not hand back tries again. None when
+        there is no such ticket."""
         ticket = self.store.close(ticket_id)
         if ticket is None:
             return None
@@ -126,8 +194,9 @@ class Helpline:
         if others:
             return Closed(ticket, still_paused_by=others)
         try:
-            rasa_api.resume(
-                self.config.rasa_url, ticket.conversation_id, token=self.config.rasa_token, timeout=self.config.rasa_timeout
+            rasa_api.execute(
+                self.config.rasa_url, ticket.conversation_id, rasa_api.HAND_BACK_ACTION,
+                token=self.config.rasa_token, timeout=self.config.rasa_timeout,
             )
         except rasa_api.ResumeError as error:
             logger.error("helpline: ticket %d closed, conversation not resumed: %s", ticket.id, error)
@@ -136,7 +205,7 @@ class Helpline:
         return Closed(self.store.get(ticket.id) or ticket, resumed=True)
 
 
-def _track(future: "asyncio.Future") -> "asyncio.Future":
+def track(future: "asyncio.Future") -> "asyncio.Future":
     """Keeps background work referenced until it is done, and logs what escapes it."""
     _background.add(future)
 
@@ -160,6 +229,8 @@ async def wait_for_background(timeout: float = 30.0) -> None:
 def default() -> Helpline:
     """The helpline of this process, configured from config/helpline.yml and the environment."""
     helpline = Helpline(load_config())
-    if helpline.config.placeholders_left():
-        logger.warning("helpline: opening hours or contact details in config/helpline.yml are still placeholders")
+    left = helpline.config.placeholders()
+    if left:
+        logger.warning("helpline: config/helpline.yml still holds placeholders (%s); neutral lines are shown instead",
+                       ", ".join(left))
     return helpline

@@ -106,6 +106,13 @@ class RecordingAgent:
         self.handled.append(message)
 
 
+@pytest.fixture(autouse=True)
+def handover_off(monkeypatch):
+    """These tests run without Meta's Handover Protocol, whatever this shell has set
+    (tests/unit/test_messenger_handover.py turns it on)."""
+    monkeypatch.delenv(messenger.HANDOVER_APP_ENV, raising=False)
+
+
 @pytest.fixture
 async def graph():
     recorder = GraphRecorder()

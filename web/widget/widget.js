@@ -39,6 +39,10 @@
       connecting: "Forbinder …",
       offline: "Ingen forbindelse til chatassistenten. Prøver igen …",
       typing: "Assistenten skriver …",
+      waitingStaff: "Venter på en medarbejder …",
+      withStaff: "Du skriver med {name} fra rådgivningen",
+      staff: "{name}, Diabetesforeningen",
+      staffSaid: "{name} fra Diabetesforeningen svarede:",
       newWindow: "(åbner i et nyt vindue)"
     },
     en: {
@@ -57,6 +61,10 @@
       connecting: "Connecting …",
       offline: "No connection to the chat assistant. Trying again …",
       typing: "The assistant is typing …",
+      waitingStaff: "Waiting for a member of staff …",
+      withStaff: "You are writing with {name} from the helpline",
+      staff: "{name}, Diabetesforeningen",
+      staffSaid: "{name} from Diabetesforeningen replied:",
       newWindow: "(opens in a new window)"
     }
   };
@@ -165,7 +173,7 @@
     this.typingTimer = null;
     this.build();
     this.store.messages.forEach(function (message) {
-      this.render(message.from, message.text, [], false);
+      this.render(message.from, message.text, [], false, message.staff);
     }, this);
     if (this.store.open) {
       this.open(false);
@@ -318,7 +326,7 @@
           saveStore(self.store);
         }
         self.joined = true;
-        self.setStatus(self.waiting ? self.strings.typing : "");
+        self.setStatus(self.waiting ? self.strings.typing : self.handoffStatus());
         self.outbox.splice(0).forEach(function (payload) { self.emit(payload); });
       });
       socket.on("connect_error", function () { self.setStatus(self.strings.offline); });
@@ -342,14 +350,20 @@
   Widget.prototype.send = function (shown, message) {
     this.removeQuickReplies();
     this.render("user", shown, [], true);
-    this.waiting = true;
-    this.setStatus(this.strings.typing);
     var self = this;
     clearTimeout(this.typingTimer);
-    this.typingTimer = setTimeout(function () {
-      self.waiting = false;
-      self.setStatus("");
-    }, 30000);
+    if (this.store.handoff) {
+      // A person answers, not the assistant: no typing indicator (bot/channels/webchat.py).
+      this.waiting = false;
+      this.setStatus(this.handoffStatus());
+    } else {
+      this.waiting = true;
+      this.setStatus(this.strings.typing);
+      this.typingTimer = setTimeout(function () {
+        self.waiting = false;
+        self.setStatus(self.handoffStatus());
+      }, 30000);
+    }
     this.connect();
     var payload = { message: message };
     payload[this.options.metadataKey] = { language: this.language };
@@ -366,20 +380,51 @@
     }
     var text = typeof message.text === "string" ? message.text : "";
     var replies = message.quick_replies || message.buttons || [];
+    // The handoff's marker: {"status": "waiting" | "live" | "ended", "staff": name}.
+    var helpline = message.helpline && typeof message.helpline === "object" ? message.helpline : null;
+    var staff = null;
+    if (helpline) {
+      if (helpline.status === "waiting") {
+        this.store.handoff = { status: "waiting" };
+      } else if (helpline.status === "live") {
+        staff = typeof helpline.staff === "string" && helpline.staff ? helpline.staff : "Diabetesforeningen";
+        this.store.handoff = { status: "live", staff: staff };
+      } else if (helpline.status === "ended") {
+        this.store.handoff = null;
+      }
+      saveStore(this.store);
+    }
     if (!text && !replies.length) {
       return; // images, carousels and custom payloads: this assistant sends none
     }
     this.waiting = false;
     clearTimeout(this.typingTimer);
-    this.setStatus("");
-    this.render("bot", text, Array.isArray(replies) ? replies : [], true);
+    this.setStatus(this.handoffStatus());
+    this.render(staff ? "staff" : "bot", text, Array.isArray(replies) ? replies : [], true, staff);
   };
 
-  Widget.prototype.render = function (from, text, replies, store) {
+  // While a person is awaited or writing: what the status line says instead of typing.
+  Widget.prototype.handoffStatus = function () {
+    var handoff = this.store.handoff;
+    if (!handoff) {
+      return "";
+    }
+    if (handoff.status === "live" && handoff.staff) {
+      return this.strings.withStaff.replace("{name}", handoff.staff);
+    }
+    return this.strings.waitingStaff;
+  };
+
+  Widget.prototype.render = function (from, text, replies, store, staff) {
     var item = el("div", { "class": "dfchat-message dfchat-message--" + from });
-    item.appendChild(el("span", { "class": "dfchat-sr-only" }, (from === "user" ? this.strings.you : this.strings.bot) + " "));
+    var said = from === "user" ? this.strings.you : this.strings.bot;
+    if (from === "staff") {
+      said = this.strings.staffSaid.replace("{name}", staff || "");
+      item.appendChild(el("span", { "class": "dfchat-staff-name", "aria-hidden": "true" }, this.strings.staff.replace("{name}", staff || "")));
+    }
+    item.appendChild(el("span", { "class": "dfchat-sr-only" }, said + " "));
     var body = el("span", { "class": "dfchat-text" });
-    appendText(body, text, from === "bot", this.strings);
+    appendText(body, text, from !== "user", this.strings);
     item.appendChild(body);
     this.log.appendChild(item);
 
@@ -401,7 +446,7 @@
       this.log.appendChild(group);
     }
     if (store) {
-      this.store.messages.push({ from: from, text: text });
+      this.store.messages.push(staff ? { from: from, text: text, staff: staff } : { from: from, text: text });
       saveStore(this.store);
     }
     this.scrollToEnd();
