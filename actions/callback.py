@@ -22,7 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import AssistantAction, Message, Reply, button, reply_language, standard_buttons
 from bot import replies
-from bot.helpline import service, store, tickets, wording
+from bot.helpline import handoff_lexicon, service, store, tickets, wording
 from bot.privacy.retention import retention_days
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,13 @@ class ActionCallback(AssistantAction):
     action_name = "action_callback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        opened = await self._open(tracker, reply_language(tracker)) if self._step(tracker) == "store" else False
+        step = self._step(tracker)
+        if step == "in_passing" and handoff_lexicon.is_explicit((tracker.latest_message or {}).get("text") or ""):
+            # "I want to talk to a person, my number is ...": the request for a person counts.
+            from actions.referral import ActionHandoff
+
+            return await ActionHandoff().run(dispatcher, tracker, domain)
+        opened = await self._open(tracker, reply_language(tracker)) if step == "store" else False
         token = _opened.set(opened)
         try:
             return await super().run(dispatcher, tracker, domain)
@@ -69,7 +75,7 @@ class ActionCallback(AssistantAction):
         step = self._step(tracker)
         if step == "ask_consent":
             text = texts.text("callback.consent", language, retention_days=str(retention_days()))
-            buttons = [button("yes", "/affirm", language), button("no", "/deny", language)]
+            buttons = [button("answer_yes", "/affirm", language), button("answer_no", "/deny", language)]
             return Reply(triage="handoff", messages=[Message(text, buttons)], events=[SlotSet(STEP_SLOT, CONSENT)])
         if step == "ask_number":
             return Reply(triage="handoff", messages=[Message(texts.text("callback.which_number", language))],

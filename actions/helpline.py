@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import guardrail_decision, reply_language
 from bot import replies
-from bot.helpline import service, store
+from bot.helpline import service, store, tickets
 from bot.privacy.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def record_live(tracker: Tracker, bot_texts: Sequence[str] = (), emergency: bool
             return None
         text = (tracker.latest_message or {}).get("text") or ""
         if text.strip():
-            decision = _decision(guardrail_decision(tracker))
+            decision = tickets.decision_for_staff(guardrail_decision(tracker))
             helpline.store.add_message(ticket.id, store.USER, redact(text.strip()), decision=decision)
         for reply in bot_texts:
             if reply:
@@ -62,12 +62,6 @@ def record_live(tracker: Tracker, bot_texts: Sequence[str] = (), emergency: bool
     except Exception as error:  # noqa: BLE001 - recording must never cost the person a reply
         logger.error("helpline: message not added to the live ticket (%s)", type(error).__name__)
         return None
-
-
-def _decision(decision: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """The parts of the guardrail's decision staff read (no text of the message)."""
-    kept = {key: decision.get(key) for key in ("category", "stage", "layer", "concern") if decision.get(key)}
-    return kept or None
 
 
 def _triage_slots(tracker: Tracker, triage: str) -> List[Dict[Text, Any]]:

@@ -81,7 +81,7 @@ class ActionHandoff(AssistantAction):
         step = _step.get()
         texts = replies.default()
         if step == "confirm":
-            buttons = [button("yes", "/ask_human", language), button("no", "/deny", language)]
+            buttons = [button("answer_yes", "/ask_human", language), button("answer_no", "/deny", language)]
             return Reply(triage="handoff", messages=[Message(texts.text("handoff.confirm", language), buttons)],
                          events=[SlotSet(ASKED_SLOT, True)])
         if step == "nothing_to_confirm":

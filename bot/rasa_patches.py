@@ -15,10 +15,6 @@
   what the NLU made of it.
 - The Sanic app Rasa configures gets bot/api_guard.py's Host and Origin checks as its
   first middleware.
-- Agent.execute_action (the HTTP API's /execute, which the helpline uses to send staff
-  replies and hand conversations back) takes the conversation's lock, as handling a
-  message does: without it a staff reply and the person's message could each save
-  their own copy of the tracker, and one of them would be lost.
 """
 from __future__ import annotations
 
@@ -73,15 +69,6 @@ def _should_handle_message(tracker: Any) -> bool:
     return True
 
 
-def _locked_execute_action(original: Any) -> Any:
-    async def execute_action(self: Any, sender_id: str, *args: Any, **kwargs: Any) -> Any:
-        async with self.lock_store.lock(sender_id):
-            return await original(self, sender_id, *args, **kwargs)
-
-    execute_action._locked = True
-    return execute_action
-
-
 def _guarded_configure_app(original: Any, interface: str) -> Any:
     def configure_app(*args: Any, **kwargs: Any) -> Any:
         import os
@@ -108,7 +95,4 @@ def apply(interface: str = "127.0.0.1") -> None:
         rasa.core.run.configure_app = _guarded_configure_app(rasa.core.run.configure_app, interface)
         rasa.core.run.configure_app._guarded = True
     MessageProcessor._should_handle_message = staticmethod(_should_handle_message)
-    from rasa.core.agent import Agent
 
-    if not getattr(Agent.execute_action, "_locked", False):
-        Agent.execute_action = _locked_execute_action(Agent.execute_action)

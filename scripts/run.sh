@@ -44,12 +44,10 @@ credentials=$("$VENV/bin/python" -m bot credentials --out .rasa/credentials.yml)
 pids+=($!)
 "$VENV/bin/python" -m bot.widget_server --port "$WIDGET_PORT" --socket-url "http://127.0.0.1:$RASA_PORT" &
 pids+=($!)
-helpline_page="off (set HELPLINE_TOKEN to serve it)"
-if [ -n "${HELPLINE_TOKEN:-}" ]; then
-  "$VENV/bin/python" -m bot helpline serve --port "${HELPLINE_PORT:-8090}" &
-  pids+=($!)
-  helpline_page="http://127.0.0.1:${HELPLINE_PORT:-8090}/"
-fi
+HELPLINE_PORT=${HELPLINE_PORT:-8090}
+# The staff console (log in with a staff account; on loopback only).
+"$VENV/bin/python" -m bot helpline serve --host 127.0.0.1 --port "$HELPLINE_PORT" &
+pids+=($!)
 
 running() { for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || return 1; done; }
 echo "Waiting for the assistant to come up on http://127.0.0.1:$RASA_PORT ..."
@@ -64,7 +62,9 @@ cat <<MSG
 
 The assistant is running.
   Website chat widget:    http://127.0.0.1:$WIDGET_PORT/   (English demo: /en.html)
-  Helpline tickets page:  $helpline_page;  CLI: $VENV/bin/python -m bot helpline list
+  Helpline console:       http://127.0.0.1:$HELPLINE_PORT/   (staff log in with their own account)
+                          make an account: $VENV/bin/python -m bot helpline add-staff NAME
+                          CLI: $VENV/bin/python -m bot helpline list
   Chat in this terminal:  $VENV/bin/python -m bot chat        (in another terminal)
   REST channel:           curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook \\
                             -H 'Content-Type: application/json' -d '{"sender": "me", "message": "hej"}'

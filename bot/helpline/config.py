@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
+
 from zoneinfo import ZoneInfo
 
 from bot import paths

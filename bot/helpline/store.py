@@ -106,6 +106,8 @@ def _table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("claimed_at", UTCDateTime(), nullable=True),
         sa.Column("updated_at", UTCDateTime(), nullable=True, index=True),
         sa.Column("callback_number", sa.String(64), nullable=True),
+        # Counts every change (live updates compare the sum; clocks may disagree).
+        sa.Column("revision", sa.Integer, nullable=True, default=0),
     )
 
 
@@ -179,6 +181,7 @@ class Ticket(NewTicket):
     claimed_by: Optional[str] = None
     claimed_at: Optional[datetime] = None
     updated_at: Optional[datetime] = None
+    revision: Optional[int] = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -250,6 +253,7 @@ class TicketStore:
         values["status"] = OPEN
         values["channel"] = channel_of(new.conversation_id)
         values["updated_at"] = new.created_at
+        values["revision"] = 0
         with self.engine.begin() as connection:
             result = connection.execute(self.table.insert().values(**values))
             ticket_id = result.inserted_primary_key[0]
@@ -303,10 +307,9 @@ class TicketStore:
         """Changes whenever a ticket or a live message is added or changed (live updates)."""
         t, m = self.table, self.messages_table
         with self.engine.connect() as connection:
-            tickets = connection.execute(sa.select(sa.func.count(), sa.func.max(t.c.updated_at))).first()
+            tickets = connection.execute(sa.select(sa.func.count(), sa.func.max(t.c.id), sa.func.sum(t.c.revision))).first()
             messages = connection.execute(sa.select(sa.func.max(m.c.id))).scalar()
-        latest = tickets[1]
-        return f"{tickets[0]}:{iso(latest) if latest else '-'}:{messages or 0}"
+        return f"{tickets[0]}:{tickets[1] or 0}:{tickets[2] or 0}:{messages or 0}"
 
     def claim(self, ticket_id: int, staff_name: str, when: Optional[datetime] = None) -> Optional[Ticket]:
         """The ticket is this staff member's (also when another had it: assigning). A closed
@@ -317,7 +320,7 @@ class TicketStore:
                 self.table.update()
                 .where(self.table.c.id == int(ticket_id), self.table.c.status.in_(ACTIVE))
                 .values(status=CLAIMED, claimed_by=staff_name, claimed_at=sa.func.coalesce(self.table.c.claimed_at, when),
-                        updated_at=when)
+                        updated_at=when, revision=self._next_revision())
             )
         return self.get(ticket_id)
 
@@ -328,7 +331,7 @@ class TicketStore:
             connection.execute(
                 self.table.update()
                 .where(self.table.c.id == int(ticket_id), self.table.c.status.in_(ACTIVE))
-                .values(status=CLOSED, closed_at=when, updated_at=when)
+                .values(status=CLOSED, closed_at=when, updated_at=when, revision=self._next_revision())
             )
         return self.get(ticket_id)
 
@@ -358,7 +361,8 @@ class TicketStore:
             result = connection.execute(self.messages_table.insert().values(**values))
             message.id = int(result.inserted_primary_key[0])
             connection.execute(
-                self.table.update().where(self.table.c.id == int(ticket_id)).values(updated_at=message.created_at)
+                self.table.update().where(self.table.c.id == int(ticket_id))
+                .values(updated_at=message.created_at, revision=self._next_revision())
             )
         return message
 
@@ -470,7 +474,11 @@ class TicketStore:
                 self._engine.dispose()
                 self._engine = None
 
+    def _next_revision(self) -> Any:
+        return sa.func.coalesce(self.table.c.revision, 0) + 1
+
     def _update(self, ticket_id: int, **values: Any) -> None:
+        values.setdefault("revision", self._next_revision())
         with self.engine.begin() as connection:
             connection.execute(self.table.update().where(self.table.c.id == int(ticket_id)).values(**values))
 

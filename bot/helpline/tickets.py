@@ -72,15 +72,31 @@ def transcript(
     max_messages: int = 50,
     max_chars: int = 2000,
 ) -> List[Dict[str, Any]]:
-    """User and bot texts in order, redacted, each with its time (UTC); the latest `max_messages`."""
-    found = []
+    """User and bot texts in order, redacted, each with its time (UTC); the latest `max_messages`.
+    A person's message carries the guardrail's decision on it (`decision`), for staff."""
+    found: List[Dict[str, Any]] = []
+    last_user: Optional[Dict[str, Any]] = None
     for event in events:
         kind = event.get("event")
         text = event.get("text")
         if kind in ("user", "bot") and text:
-            found.append(_line(kind, text, _time(event.get("timestamp"), now), max_chars))
+            line = _line(kind, text, _time(event.get("timestamp"), now), max_chars)
+            found.append(line)
+            last_user = line if kind == "user" else last_user
+        elif kind == "slot" and event.get("name") == "guardrail" and last_user is not None:
+            kept = decision_for_staff(event.get("value"))
+            if kept:
+                last_user["decision"] = kept
     found.extend(_line("bot", text, now, max_chars) for text in replies if text)
     return found[-max_messages:] if max_messages > 0 else found
+
+
+def decision_for_staff(decision: Any) -> Optional[Dict[str, Any]]:
+    """The parts of the guardrail's decision staff read (never the message's text)."""
+    if not isinstance(decision, dict):
+        return None
+    kept = {key: decision.get(key) for key in ("category", "stage", "layer", "concern") if decision.get(key)}
+    return kept or None
 
 
 def latest_question(events: Sequence[Dict[str, Any]]) -> Optional[str]:

@@ -17,8 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bot import replies
-from bot.helpline import webhook
+from bot.helpline import webhook, wording
 from bot.helpline.config import load as load_config
+from bot.helpline.service import Helpline
 from bot.servers import ARTIFACTS, AssistantServers
 from tests.helpers import ROOT
 
@@ -71,7 +72,8 @@ def helpline_assistant(trained_model, tmp_path_factory):
 
 
 def texts_of(messages):
-    return [m.get("text", "") for m in messages]
+    """The texts (a handoff's {"custom": {"helpline": ...}} marker has none)."""
+    return [m.get("text", "") for m in messages if "text" in m]
 
 
 def tickets_of(database, sender, wait=20.0):
@@ -104,14 +106,89 @@ def helpline_cli(servers, *args):
     )
 
 
+def staff_helpline(servers):
+    """The helpline as the staff console and the CLI use it, against the running assistant."""
+    return Helpline(load_config(env={
+        "HELPLINE_DATABASE_URL": f"sqlite:///{servers.database}", "RASA_URL": servers.url, "RASA_TOKEN": servers.token,
+    }))
+
+
+def bot_events(servers, sender):
+    return [e for e in servers.tracker(sender)["events"] if e["event"] == "bot"]
+
+
+def live_messages(database, ticket_id):
+    with sqlite3.connect(database) as connection:
+        connection.row_factory = sqlite3.Row
+        rows = connection.execute("SELECT * FROM helpline_messages WHERE ticket_id = ? ORDER BY id", (ticket_id,)).fetchall()
+    return [dict(row) for row in rows]
+
+
+def test_a_live_handoff_over_rest_from_request_to_handback(helpline_assistant):
+    """Asked first, then handed over; the person's messages reach the ticket, unanswered;
+    a staff reply reaches the conversation; an emergency still gets 112 and marks the
+    ticket; closing hands back with one line, and the assistant answers again."""
+    servers = helpline_assistant
+    sender = servers.new_sender()
+    question = servers.send(sender, "kan I hjælpe mig med at finde nogen?")
+    if question[-1].get("text") != TEXTS.text("handoff.confirm", "da"):
+        question = servers.send(sender, "hjælp, jeg har brug for en at snakke med")
+    assert question[-1]["text"] == TEXTS.text("handoff.confirm", "da")
+    assert [b["payload"] for b in question[-1]["buttons"]] == ["/ask_human", "/deny"]
+    assert not servers.tracker(sender)["paused"] and tickets_of(servers.database, sender, wait=1) == []
+
+    reply = servers.send(sender, "ja tak")
+    handoff = wording.handoff_text(CONFIG, TEXTS, "da", datetime.now(timezone.utc))
+    assert [m.get("text") for m in reply if m.get("text")] == [handoff]
+    assert "[" not in handoff and TEXTS.text("helpline.contact.neutral", "da") in handoff
+    assert {"recipient_id": sender, "custom": {"helpline": {"status": "waiting"}}} in reply
+    assert servers.tracker(sender)["paused"] and servers.slots(sender)["triage"] == "handoff"
+    [ticket] = tickets_of(servers.database, sender)
+    assert (ticket["status"], ticket["channel"]) == ("open", "rest")
+
+    assert servers.send(sender, "hallo? mit nummer er 12345678") == []  # paused: no reply
+    assert servers.slots(sender)["triage"] == "handoff"
+    [waiting] = live_messages(servers.database, ticket["id"])
+    assert (waiting["speaker"], waiting["text"]) == ("user", "hallo? mit nummer er [phone]")
+
+    staff = staff_helpline(servers)
+    replied = staff.reply(ticket["id"], "Hej, det er Anna fra rådgivningen. Ring 70 70 70 70.", "Anna")
+    assert replied.ok and replied.delivered, replied.error
+    last = bot_events(servers, sender)[-1]
+    assert last["text"] == "Hej, det er Anna fra rådgivningen. Ring [phone]."  # stored redacted, like any bot message
+    assert last["data"]["custom"] == {"helpline": {"status": "live", "staff": "Anna"}}
+    assert servers.tracker(sender)["paused"]
+    [ticket] = tickets_of(servers.database, sender)
+    assert (ticket["status"], ticket["claimed_by"]) == ("claimed", "Anna")
+
+    assert servers.send(sender, "tak, hvad skal jeg så gøre?") == []  # staff answer, not the assistant
+    emergency = texts_of(servers.send(sender, "min søn har kramper og vi kan ikke vække ham"))
+    assert emergency[0].startswith("Ring 112 nu.")
+    deadline = time.time() + 10
+    while time.time() < deadline and tickets_of(servers.database, sender)[0]["triage"] != "emergency":
+        time.sleep(0.2)
+    assert tickets_of(servers.database, sender)[0]["triage"] == "emergency"
+    speakers = [(m["speaker"], m["text"][:12]) for m in live_messages(servers.database, ticket["id"])]
+    assert [s for s, _ in speakers] == ["user", "staff", "user", "user", "bot"]
+    assert len(tickets_of(servers.database, sender)) == 1, "no second ticket for the emergency"
+
+    closed = helpline_cli(servers, "close", str(ticket["id"]))
+    assert closed.returncode == 0, closed.stderr
+    assert not servers.tracker(sender)["paused"]
+    assert bot_events(servers, sender)[-1]["text"] == TEXTS.text("handoff.hand_back", "da")
+    assert tickets_of(servers.database, sender)[0]["resumed_at"]
+    # The assistant answers again (still in emergency mode, so 112 comes first: policy/).
+    reply = texts_of(servers.send(sender, "hvad er looping?"))
+    assert reply and reply[0].startswith("Ring 112") and servers.slots(sender)["triage"] == "emergency"
+    staff.store.dispose()
+
+
 def test_a_request_for_a_person_opens_a_redacted_ticket_and_pauses_until_it_is_closed(helpline_assistant):
     servers = helpline_assistant
     sender = servers.new_sender()
     reply = texts_of(servers.send(sender, REQUEST))
-    handoff = TEXTS.text("handoff", "da", **CONFIG.helpline_values("da"))
+    handoff = wording.handoff_text(CONFIG, TEXTS, "da", datetime.now(timezone.utc))
     assert reply[-1] == handoff
-    assert "En medarbejder tager over her i chatten" in reply[-1]
-    assert CONFIG.opening_hours["da"] in reply[-1] and CONFIG.contact["da"] in reply[-1]
     tracker = servers.tracker(sender)
     assert tracker["paused"] and tracker["slots"]["triage"] == "handoff"
 
@@ -123,10 +200,9 @@ def test_a_request_for_a_person_opens_a_redacted_ticket_and_pauses_until_it_is_c
     assert abs(datetime.now(timezone.utc) - created) < timedelta(minutes=10)
     assert "[phone]" in ticket["summary"] and "[email]" in ticket["summary"]
     transcript = json.loads(ticket["transcript"])
-    assert transcript[0] == {
+    assert {k: transcript[0][k] for k in ("speaker", "text")} == {
         "speaker": "user",
         "text": "jeg vil gerne tale med et menneske, mit nummer er [phone] og min mail er [email]",
-        "time": transcript[0]["time"],
     }
     assert transcript[-1]["speaker"] == "bot" and transcript[-1]["text"] == handoff
     raw = servers.database.read_bytes()
@@ -135,14 +211,13 @@ def test_a_request_for_a_person_opens_a_redacted_ticket_and_pauses_until_it_is_c
 
     listed = helpline_cli(servers, "list")
     assert listed.returncode == 0, listed.stderr
-    assert f"#{ticket['id']} " in listed.stdout and "[phone]" in listed.stdout
+    assert f"#{ticket['id']} " in listed.stdout
 
     assert servers.send(sender, "hallo? hvad er looping?") == []  # paused: no reply
     assert servers.tracker(sender)["paused"]
 
     closed = helpline_cli(servers, "close", str(ticket["id"]))
     assert closed.returncode == 0, closed.stderr
-    assert "resumed" in closed.stdout
     assert not servers.tracker(sender)["paused"]
     [ticket] = tickets_of(servers.database, sender)
     assert ticket["status"] == "closed" and ticket["resumed_at"]
@@ -152,6 +227,20 @@ def test_a_request_for_a_person_opens_a_redacted_ticket_and_pauses_until_it_is_c
     # the guardrail acts on the first message after the pause, too
     reply = texts_of(servers.send(sender, "min søn har kramper og vi kan ikke vække ham"))
     assert reply[0].startswith("Ring 112 nu.")
+
+
+@pytest.mark.parametrize("text", [
+    "min mail er jens.hansen@gmail.com", "ring til mig på 20123456", "my email is sarah.k@outlook.com",
+    "call me on 31 45 67 89", "mit nummer er 40 11 22 33",
+])
+def test_contact_details_in_passing_do_not_hand_over(helpline_assistant, text):
+    servers = helpline_assistant
+    sender = servers.new_sender()
+    servers.send(sender, "hej")
+    servers.send(sender, text)
+    assert not servers.tracker(sender)["paused"]
+    assert tickets_of(servers.database, sender, wait=1) == []
+    assert servers.slots(sender)["triage"] in ("smalltalk", "handoff")  # the in-passing note, or the callback's consent question
 
 
 def test_an_emergency_opens_a_ticket_after_the_112_reply_and_does_not_pause(helpline_assistant):
@@ -176,7 +265,7 @@ def test_a_person_accepted_after_a_refusal_records_the_refusal(helpline_assistan
     assert TEXTS.text("settings_refusal.opening", "da") in refusal[-1]["text"]
     assert {"title": TEXTS.text("buttons.ask_human", "da"), "payload": "/ask_human"} in refusal[-1]["buttons"]
     reply = texts_of(servers.send(sender, "/ask_human"))
-    assert reply == [TEXTS.text("handoff", "da", **CONFIG.helpline_values("da"))]
+    assert reply == [wording.handoff_text(CONFIG, TEXTS, "da", datetime.now(timezone.utc))]
     assert servers.tracker(sender)["paused"]
     [ticket] = tickets_of(servers.database, sender)
     assert (ticket["reason"], ticket["triage"]) == ("after_refusal", "settings_refused")

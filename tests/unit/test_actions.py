@@ -5,12 +5,12 @@ import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import referral
 from actions.answer import ActionAnswerTopic, ActionFollowUp
 from actions.base import reply_language
 from actions.referral import ActionHandoff, ActionOutOfScope
 from actions.smalltalk import ActionSmalltalk
 from bot import content, replies
-from bot.helpline import service
 from tests.helpers import earlier_bot_turn, tracker
 
 PAPER = content.load()
@@ -124,9 +124,9 @@ async def test_out_of_scope_says_what_it_can_do_and_where_to_turn(language):
 
 
 async def test_handoff_sets_triage_handoff():
-    events, texts, _ = await run(ActionHandoff(), tracker("menneske", "ask_human", {"language": "da"}, earlier_bot_turn()))
+    events, texts, _ = await run(ActionHandoff(), tracker("jeg vil tale med et menneske", "ask_human", {"language": "da"}, earlier_bot_turn()))
     assert slots(events)["triage"] == "handoff"
-    assert texts == [TEXTS.text("handoff", "da", **service.default().config.helpline_values("da"))]
+    assert texts == [referral.handoff_text("da")] and "[" not in texts[0]
     assert events[-1]["event"] == "pause"
 
 

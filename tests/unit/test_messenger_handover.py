@@ -73,7 +73,16 @@ def thread_calls(graph: GraphRecorder) -> List[Dict[str, Any]]:
 
 
 def no_marker_sent(graph: GraphRecorder) -> bool:
-    return all("helpline" not in json.dumps(call["json"]) for call in graph.calls)
+    """No call carries a "helpline" key anywhere (thread-control metadata may name it)."""
+
+    def keys(value: Any) -> List[str]:
+        if isinstance(value, dict):
+            return [*value, *[k for v in value.values() for k in keys(v)]]
+        if isinstance(value, list):
+            return [k for v in value for k in keys(v)]
+        return []
+
+    return all("helpline" not in keys(call["json"]) for call in graph.calls)
 
 
 def standby_body(*events: Dict[str, Any]) -> bytes:
