@@ -1,14 +1,14 @@
 """Who may reach what: the rules checked before any server starts.
 
 - Rasa's HTTP API (trackers, events, the model) needs a token whenever it listens on
-  anything but loopback; without one it refuses to start. (The helpline page needs
-  HELPLINE_TOKEN always, wherever it listens: bot/helpline/web.check_token.)
+  anything but loopback; without one it refuses to start. (The helpline's staff
+  console needs a named staff login always: bot/helpline/accounts.py.)
 - The action server has no authentication of its own (rasa-sdk 3.6), so it listens
   on loopback unless told otherwise, and warns when told otherwise.
 - The REST channel is an integration channel: off loopback it needs REST_TOKEN
   (bot/channels/rest.py checks it on every post).
-- Secrets come from the environment only: RASA_TOKEN (or RASA_JWT_SECRET), REST_TOKEN,
-  HELPLINE_TOKEN.
+- Secrets come from the environment only: RASA_TOKEN (or RASA_JWT_SECRET), REST_TOKEN;
+  staff passwords are argon2 hashes in the helpline database.
 """
 from __future__ import annotations
 

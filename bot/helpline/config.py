@@ -29,7 +29,6 @@ ENV_CONFIG = "HELPLINE_CONFIG"
 ENV_DATABASE_URL = "HELPLINE_DATABASE_URL"
 ENV_WEBHOOK_URL = "HELPLINE_WEBHOOK_URL"
 ENV_WEBHOOK_SECRET = "HELPLINE_WEBHOOK_SECRET"
-ENV_TOKEN = "HELPLINE_TOKEN"
 ENV_RASA_URL = "RASA_URL"
 ENV_RASA_TOKEN = "RASA_TOKEN"
 ENV_HANDOVER_APP = "FACEBOOK_HANDOVER_APP_ID"
@@ -69,7 +68,6 @@ class HelplineConfig:
     rasa_timeout: float = 10.0
     web_host: str = "127.0.0.1"
     web_port: int = 8090
-    token: Optional[str] = field(default=None, repr=False)
 
     def placeholders(self) -> List[str]:
         """The fields of config/helpline.yml still holding a placeholder."""
@@ -151,7 +149,6 @@ def load(env: Optional[Mapping[str, str]] = None, path: Optional[Path] = None) -
         rasa_timeout=float(section("rasa").get("timeout_seconds", 10)),
         web_host=str(section("web").get("host") or "127.0.0.1"),
         web_port=int(section("web").get("port") or 8090),
-        token=env.get(ENV_TOKEN) or None,
     )
     if config.staff_language not in LANGUAGES:
         raise DataFileError(f"{path}: staff_language must be one of {', '.join(LANGUAGES)}")

@@ -182,7 +182,7 @@ def test_the_shipped_configuration_holds_placeholders_not_invented_contact_detai
     assert config.placeholders() == ["phone", "email", "hours"]
     assert config.hours is None and "udfyldes af Diabetesforeningen" in config.phone
     assert not re.search(r"\d", config.phone + config.email), "no invented numbers"
-    assert config.database_url.endswith("/var/helpline.db") and config.webhook_url is None and config.token is None
+    assert config.database_url.endswith("/var/helpline.db") and config.webhook_url is None
 
 
 def test_the_environment_overrides_the_file(tmp_path):
@@ -191,13 +191,12 @@ def test_the_environment_overrides_the_file(tmp_path):
             "HELPLINE_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
             "HELPLINE_WEBHOOK_URL": "https://example.org/hook",
             "HELPLINE_WEBHOOK_SECRET": "webhook-secret-value",
-            "HELPLINE_TOKEN": "staff-token-value-0123",
             "RASA_URL": "http://rasa:5005/",
             "RASA_TOKEN": "rasa-token-value",
         }
     )
     assert config.database_url == "postgresql://postgres@127.0.0.1:5432/test"
     assert (config.webhook_url, config.webhook_secret) == ("https://example.org/hook", "webhook-secret-value")
-    assert (config.token, config.rasa_url, config.rasa_token) == ("staff-token-value-0123", "http://rasa:5005", "rasa-token-value")
+    assert (config.rasa_url, config.rasa_token) == ("http://rasa:5005", "rasa-token-value")
     for secret in ("webhook-secret-value", "staff-token-value-0123", "rasa-token-value"):
         assert secret not in repr(config)

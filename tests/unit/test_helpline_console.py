@@ -27,6 +27,7 @@ from bot.helpline.console import COOKIE, make_app
 from bot.helpline.console.app import CSP, SECURITY_HEADERS, STATIC, TEMPLATES
 from bot.helpline.console.labels import load as load_labels
 from bot.helpline.service import Helpline
+from tests.helpers import require_service
 
 NASTY = "<script>alert('x')</script> & \"quoted\" <img src=x onerror=alert(1)>"
 ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &#34;quoted&#34; &lt;img src=x onerror=alert(1)&gt;"
@@ -769,9 +770,10 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run console.js")
 def test_console_js_swaps_fragments_and_announces_new_tickets(tmp_path):
-    """console.js against a tiny fake DOM (Node.js): EventSource, fetch, the banner, the title, the beep."""
+    """console.js against a tiny fake DOM (Node.js): EventSource, fetch, the banner, the title, the beep.
+    (tests/e2e/test_helpline_handoff.py runs it in Chromium as well.)"""
+    require_service(shutil.which("node") is not None, "Node.js (to run console.js)")
     harness = tmp_path / "harness.js"
     harness.write_text(CONSOLE_JS_HARNESS, encoding="utf-8")
     result = subprocess.run(["node", str(harness), str(STATIC / "console.js")], capture_output=True, text=True, timeout=60)

@@ -684,12 +684,18 @@ def _safe_next(value: Optional[str]) -> str:
 
 
 def _same_origin(request: Request) -> bool:
-    """A POST whose Origin (when the browser sends one) is this site, and not marked cross-site."""
-    if request.headers.get("sec-fetch-site") == "cross-site":
+    """A POST whose Origin (when the browser sends one) is this site, and not marked cross-site.
+
+    Under `Referrer-Policy: no-referrer` Chromium sends `Origin: null` with a form post;
+    then Sec-Fetch-Site decides (the CSRF token and the SameSite=Strict cookie stay)."""
+    site = request.headers.get("sec-fetch-site")
+    if site in ("cross-site", "same-site"):
         return False
     origin = request.headers.get("origin")
     if not origin:
         return True
+    if origin == "null":
+        return site in (None, "same-origin")
     return urlsplit(origin).netloc.lower() == (request.host or "").lower()
 
 
