@@ -29,7 +29,6 @@ import hmac
 import logging
 import re
 import secrets
-import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,9 +37,8 @@ from typing import Callable, List, Optional
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy.engine import Engine
 
-from bot.helpline.store import UTCDateTime, _create_engine, utcnow
+from bot.helpline.store import Database, UTCDateTime, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +164,7 @@ def _tables(metadata: sa.MetaData):
     return staff, sessions, failures
 
 
-class Accounts:
+class Accounts(Database):
     """Staff accounts and sessions. Safe to share between threads."""
 
     def __init__(
@@ -184,35 +182,15 @@ class Accounts:
     ) -> None:
         if session_lifetime <= timedelta(0):
             raise ValueError("the session lifetime must be positive")
-        self.url = url
-        self.timeout = timeout
+        super().__init__(url, schema, timeout)
         self.session_lifetime = session_lifetime
         self.max_failures = max(1, int(max_failures))
         self.failure_window = failure_window
         self.lockout = lockout
         self.clock = clock
         self.hasher = hasher or PasswordHasher()
-        self.metadata = sa.MetaData(schema=schema)
         self.staff_table, self.sessions_table, self.failures_table = _tables(self.metadata)
-        self._engine: Optional[Engine] = None
         self._dummy_hash: Optional[str] = None
-        self._lock = threading.Lock()
-
-    @property
-    def engine(self) -> Engine:
-        """Connects (and creates the tables) on first use."""
-        with self._lock:
-            if self._engine is None:
-                engine = _create_engine(self.url, self.timeout)
-                self.metadata.create_all(engine, checkfirst=True)
-                self._engine = engine
-            return self._engine
-
-    def dispose(self) -> None:
-        with self._lock:
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None
 
     # -- accounts -----------------------------------------------------------------------
 

@@ -4,8 +4,6 @@
   says to the channel the person last wrote on (`output_channel=latest`): the staff
   reply (action_staff_message) and the handback (action_hand_back) reach the widget's
   socket, Messenger's Send API, or, for REST, the tracker.
-- `resume` only lifts the pause (the older way, kept for conversations whose Rasa
-  server predates the handback action).
 """
 from __future__ import annotations
 
@@ -17,10 +15,6 @@ import requests
 
 logger = logging.getLogger(__name__)
 
-# `resume` lifts the pause. `action_listen` closes the turn the handoff left open, so that
-# the next message starts a normal turn: the guardrail policy and the rules act only on a
-# message that follows action_listen (the pause stopped the turn before it).
-RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 # Rasa (Sanic) matches the conversation id on the raw path and does not percent-decode it,
 # so characters allowed in a path are sent as they are. Ids with other characters (spaces,
 # non-ASCII, ?, #) cannot be addressed through Rasa's HTTP API at all; channel ids
@@ -29,7 +23,7 @@ PATH_SAFE = "/:@!$&'()*+,;=~"
 
 
 class ResumeError(RuntimeError):
-    """Rasa did not resume the conversation (the message names no personal data)."""
+    """Rasa did not run the action (the message names no personal data)."""
 
 
 STAFF_MESSAGE_ACTION = "action_staff_message"
@@ -61,15 +55,3 @@ def _post(http: Any, url: str, body: Any, params: Dict[str, str], timeout: float
     if not response.ok:
         raise ResumeError(f"the Rasa server answered HTTP {response.status_code}")
 
-
-def resume(
-    rasa_url: str,
-    conversation_id: str,
-    token: Optional[str] = None,
-    timeout: float = 10.0,
-    session: Optional[requests.Session] = None,
-) -> None:
-    """POST {rasa_url}/conversations/<id>/tracker/events with the resume events; raises ResumeError."""
-    url = f"{rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe=PATH_SAFE)}/tracker/events"
-    _post(session or requests, url, RESUME_EVENTS, {"token": token} if token else {}, timeout)
-    logger.info("helpline: conversation resumed")

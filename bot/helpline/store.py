@@ -224,28 +224,42 @@ def iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class TicketStore:
-    """Creates, lists, shows and closes tickets. Safe to share between threads."""
+class Database:
+    """The helpline database for one set of tables: connects, and creates the tables
+    (adding columns an older database lacks), on first use. Safe to share between threads."""
 
     def __init__(self, url: str, schema: Optional[str] = None, timeout: float = 5.0) -> None:
         self.url = url
         self.timeout = timeout
         self.metadata = sa.MetaData(schema=schema)
-        self.table = _table(self.metadata)
-        self.messages_table = _messages_table(self.metadata)
         self._engine: Optional[Engine] = None
         self._lock = threading.Lock()
 
     @property
     def engine(self) -> Engine:
-        """Connects (and creates the table) on first use."""
         with self._lock:
             if self._engine is None:
                 engine = _create_engine(self.url, self.timeout)
                 self.metadata.create_all(engine, checkfirst=True)
-                _add_missing_columns(engine, self.table)
+                for table in self.metadata.sorted_tables:
+                    _add_missing_columns(engine, table)
                 self._engine = engine
             return self._engine
+
+    def dispose(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+
+class TicketStore(Database):
+    """Creates, lists, shows, claims and closes tickets, and keeps their live messages."""
+
+    def __init__(self, url: str, schema: Optional[str] = None, timeout: float = 5.0) -> None:
+        super().__init__(url, schema, timeout)
+        self.table = _table(self.metadata)
+        self.messages_table = _messages_table(self.metadata)
 
     def create(self, new: NewTicket) -> Ticket:
         values = asdict(new)
@@ -467,12 +481,6 @@ class TicketStore:
                 connection.execute(self.messages_table.delete().where(self.messages_table.c.ticket_id.in_(doomed)))
                 connection.execute(self.table.delete().where(old))
         return {"tickets": int(total), "open_tickets": int(still_open)}
-
-    def dispose(self) -> None:
-        with self._lock:
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None
 
     def _next_revision(self) -> Any:
         return sa.func.coalesce(self.table.c.revision, 0) + 1

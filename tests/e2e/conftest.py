@@ -11,6 +11,7 @@ CI=true, where a missing browser fails them.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 import requests
@@ -56,30 +58,29 @@ def webchat_assistant(trained_model, widget_origin):
     servers.stop()
 
 
-@pytest.fixture(scope="module")
-def widget_server(webchat_assistant, widget_port, widget_origin):
-    """`python -m bot.widget_server` on the free port, pointed at the assistant."""
+@contextlib.contextmanager
+def background_server(command: List[str], probe: str, log_name: str, env: Optional[Dict[str, str]] = None,
+                      timeout: float = 60) -> Iterator[None]:
+    """Runs `command` (from the repository root) until `probe` answers 2xx, then yields;
+    stops it afterwards. Its output goes to tests/artifacts/<log_name>."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / f"widget-server-{widget_port}.log", "w", encoding="utf-8")
+    log = open(ARTIFACTS / log_name, "w", encoding="utf-8")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.widget_server", "--port", str(widget_port), "--socket-url", webchat_assistant.url],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=log, stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.time() + 30
+        deadline = time.time() + timeout
         while True:
-            assert process.poll() is None, "the widget server exited; see its log in tests/artifacts"
+            assert process.poll() is None, f"{command[2:4]} exited; see tests/artifacts/{log_name}"
             try:
-                if requests.get(widget_origin + "/", timeout=2).ok:
+                if requests.get(probe, timeout=2).ok:
                     break
             except requests.RequestException:
                 pass
-            assert time.time() < deadline, "the widget server did not answer in 30 s"
+            assert time.time() < deadline, f"{probe} did not answer in {timeout:.0f} s"
             time.sleep(0.2)
-        yield widget_origin
+        yield
     finally:
         process.terminate()
         try:
@@ -87,6 +88,14 @@ def widget_server(webchat_assistant, widget_port, widget_origin):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def widget_server(webchat_assistant, widget_port, widget_origin):
+    """`python -m bot.widget_server` on the free port, pointed at the assistant."""
+    command = [sys.executable, "-m", "bot.widget_server", "--port", str(widget_port), "--socket-url", webchat_assistant.url]
+    with background_server(command, widget_origin + "/", f"widget-server-{widget_port}.log", timeout=30):
+        yield widget_origin
 
 
 @pytest.fixture(scope="session")

@@ -17,11 +17,10 @@ import tempfile
 import time
 
 import pytest
-import requests
 
 from bot import replies
 from bot.servers import ARTIFACTS, ROOT, AssistantServers, free_port
-from tests.e2e.conftest import CHROMIUM_ARGS
+from tests.e2e.conftest import CHROMIUM_ARGS, background_server
 
 TEXTS = replies.load()
 PASSWORD = "en-lang-adgangskode-til-test"
@@ -70,32 +69,9 @@ def console(webchat_assistant, helpline_database):
     )
     assert made.returncode == 0, made.stderr
     port = free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / f"console-{port}.log", "w", encoding="utf-8")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "helpline", "serve", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            assert process.poll() is None, "the console exited; see its log in tests/artifacts"
-            try:
-                if requests.get(url + "/login", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.time() < deadline, "the console did not answer in 60 s"
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    command = [sys.executable, "-m", "bot", "helpline", "serve", "--port", str(port)]
+    with background_server(command, f"http://127.0.0.1:{port}/login", f"console-{port}.log", env=env):
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

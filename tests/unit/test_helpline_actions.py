@@ -11,13 +11,11 @@ from actions.referral import ActionHandoff
 from bot import replies
 from bot.helpline import config as config_module
 from bot.helpline import service, store, tickets
-from bot.helpline.config import HelplineConfig
-from bot.helpline.service import Helpline
 from bot.privacy.redact import redact
 from tests.helpers import earlier_bot_turn, tracker
+from tests.unit.conftest import HELPLINE_PHONE as PHONE
 
 TEXTS = replies.load()
-PHONE = "70 70 70 70"
 
 
 class BrokenStore(store.TicketStore):
@@ -26,16 +24,6 @@ class BrokenStore(store.TicketStore):
 
     def open_for(self, conversation_id, reason):
         raise RuntimeError("database down")
-
-
-@pytest.fixture
-def helpline(tmp_path, monkeypatch):
-    # No hours: the reply promises no time, whatever time the test runs at.
-    config = HelplineConfig(database_url=f"sqlite:///{tmp_path}/h.db", phone=PHONE, hours=None, database_timeout=2)
-    line = Helpline(config)
-    monkeypatch.setattr(service, "default", lambda: line)
-    yield line
-    line.store.dispose()
 
 
 async def run(action, track):

@@ -18,11 +18,11 @@ from bot.channels.payloads import known
 from bot.helpline import config as config_module
 from bot.helpline import handoff_lexicon, service, store, wording
 from bot.helpline.config import HelplineConfig
-from bot.helpline.service import Helpline
 from tests.helpers import earlier_bot_turn, tracker
+from tests.unit.conftest import HELPLINE_PHONE as PHONE
 
 TEXTS = replies.load()
-PHONE = "70 70 70 70"
+
 WEEKDAYS = {day: (time(9), time(15)) for day in ("monday", "tuesday", "wednesday", "thursday")}
 FILLED = HelplineConfig(phone=PHONE, email="raadgivning@example.org", hours={**WEEKDAYS, "friday": (time(9), time(12))})
 COPENHAGEN = config_module.ZoneInfo("Europe/Copenhagen")
@@ -30,14 +30,6 @@ COPENHAGEN = config_module.ZoneInfo("Europe/Copenhagen")
 
 def local(*args: int) -> datetime:
     return datetime(*args, tzinfo=COPENHAGEN)
-
-
-@pytest.fixture
-def helpline(tmp_path, monkeypatch):
-    line = Helpline(HelplineConfig(database_url=f"sqlite:///{tmp_path}/h.db", database_timeout=2))
-    monkeypatch.setattr(service, "default", lambda: line)
-    yield line
-    line.store.dispose()
 
 
 async def run(action, track):
@@ -324,3 +316,19 @@ async def test_an_explicit_request_for_a_person_with_contact_details_still_hands
     assert events[-1]["event"] == "pause" and messages[0]["custom"] == {"helpline": {"status": "waiting"}}
     [ticket] = helpline.store.list()
     assert "12345678" not in repr(ticket.as_dict())
+
+
+@pytest.mark.parametrize("command", ["serve", "actions"])
+def test_a_production_start_of_the_servers_stops_at_the_placeholders(command):
+    import os
+    import subprocess
+    import sys
+
+    from bot import paths
+
+    env = {**os.environ, "ASSISTANT_ENV": "production", "PYTHONPATH": str(paths.ROOT)}
+    env.pop("HELPLINE_CONFIG", None)
+    started = subprocess.run([sys.executable, "-m", "bot", command], cwd=paths.ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert started.returncode != 0
+    assert "config/helpline.yml still holds placeholders: phone, email, hours" in started.stderr

@@ -114,14 +114,6 @@ def handover_off(monkeypatch):
 
 
 @pytest.fixture
-async def graph():
-    recorder = GraphRecorder()
-    await recorder.server.start_server()
-    yield recorder
-    await recorder.server.close()
-
-
-@pytest.fixture
 async def bot(graph):
     """(base URL, agent, channel, graph) for one in-process server."""
     agent = RecordingAgent()

@@ -106,14 +106,6 @@ class GuardrailAgent:
 
 
 @pytest.fixture
-async def graph():
-    recorder = GraphRecorder()
-    await recorder.server.start_server()
-    yield recorder
-    await recorder.server.close()
-
-
-@pytest.fixture
 def handover_off(monkeypatch):
     monkeypatch.delenv(messenger.HANDOVER_APP_ENV, raising=False)
 
