@@ -17,11 +17,11 @@ from typing import Any, Dict, List, Optional, Text
 
 import phonenumbers
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import AssistantAction, Message, Reply, button, reply_language, standard_buttons
-from bot import replies
+from bot import content, replies
 from bot.helpline import handoff_lexicon, service, store, tickets, wording
 from bot.privacy.retention import retention_days
 
@@ -31,6 +31,21 @@ STEP_SLOT = "callback_step"
 CONSENT, NUMBER = "consent", "number"
 # Whether this call stored the callback ticket (set in run, read in reply).
 _opened: ContextVar[bool] = ContextVar("callback_opened", default=False)
+
+
+def asked_alongside(tracker: Tracker) -> Optional[str]:
+    """The topic the person also asked about, when contact details came with a question
+    (a "?" and a topic intent next in the NLU's ranking); else None."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    if "?" not in text:
+        return None
+    for ranked in (tracker.latest_message or {}).get("intent_ranking") or []:
+        name = ranked.get("name") or ""
+        if name in ("give_contact", "request_callback"):
+            continue
+        topic = name[len(content.TOPIC_INTENT_PREFIX):] if name.startswith(content.TOPIC_INTENT_PREFIX) else None
+        return name if topic in content.TOPIC_IDS else None
+    return None
 
 
 def phone_number(text: str) -> Optional[str]:
@@ -50,6 +65,10 @@ class ActionCallback(AssistantAction):
             from actions.referral import ActionHandoff
 
             return await ActionHandoff().run(dispatcher, tracker, domain)
+        question = asked_alongside(tracker) if step == "in_passing" else None
+        if question:
+            # "My mail is ..., what do you think of looping?": the question counts.
+            return [SlotSet("intent_hint", question), FollowupAction("action_answer_topic")]
         opened = await self._open(tracker, reply_language(tracker)) if step == "store" else False
         token = _opened.set(opened)
         try:
@@ -66,6 +85,8 @@ class ActionCallback(AssistantAction):
             return "ask_consent"
         if step == CONSENT and intent == "affirm":
             return "ask_number"
+        if step == CONSENT and intent == "give_contact" and phone_number(text):
+            return "store"  # asked whether to be called, the person answered with the number
         if step == NUMBER:
             return "store" if phone_number(text) else "no_number"
         return "in_passing"
@@ -88,7 +109,7 @@ class ActionCallback(AssistantAction):
             else:
                 text = wording.unavailable_text(service.default().config, texts, language)
             return Reply(triage="handoff", messages=[Message(text)], events=[SlotSet(STEP_SLOT, None)])
-        return Reply(triage="smalltalk",
+        return Reply(triage="out_of_scope",
                      messages=[Message(texts.text("callback.in_passing", language), standard_buttons(language, follow_up=False))])
 
     @staticmethod

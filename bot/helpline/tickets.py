@@ -93,8 +93,8 @@ def transcript(
 
 def decision_for_staff(decision: Any) -> Optional[Dict[str, Any]]:
     """The parts of the guardrail's decision staff read (never the message's text)."""
-    if not isinstance(decision, dict):
-        return None
+    if not isinstance(decision, dict) or not decision.get("category"):
+        return None  # the guardrail abstained: nothing for staff to read
     kept = {key: decision.get(key) for key in ("category", "stage", "layer", "concern") if decision.get(key)}
     return kept or None
 

@@ -117,7 +117,7 @@ def test_a_person_and_a_member_of_staff_talk_live_and_the_assistant_takes_over_a
         box = dialog.get_by_role("textbox", name="Skriv dit spørgsmål")
         log = dialog.get_by_role("log", name="Samtale med chatassistenten")
         status = dialog.locator(".dfchat-status")
-        box.fill("kan jeg få fat i en medarbejder?")  # a wish for a person, not unambiguous wording
+        box.fill("hvordan kontakter jeg rådgivningen?")  # a wish for a person, not unambiguous wording
         box.press("Enter")
         confirm = log.locator(".dfchat-message--bot", has_text=TEXTS.text("handoff.confirm", "da"))
         expect(confirm).to_have_count(1)
@@ -125,16 +125,25 @@ def test_a_person_and_a_member_of_staff_talk_live_and_the_assistant_takes_over_a
         expect(log.locator(".dfchat-message--bot", has_text="Jeg har givet besked til Diabetesforeningens rådgivning")).to_have_count(1)
         expect(status).to_have_text("Venter på en medarbejder …")
         assert "[" not in log.inner_text()
+        bot_count = log.locator(".dfchat-message--bot").count()
+        box.fill("Hallo? Er der nogen?")
+        box.press("Enter")
+        expect(log.locator(".dfchat-message--user").last).to_have_text("Du skrev: Hallo? Er der nogen?")
+        expect(status).to_have_text("Venter på en medarbejder …")  # never "Assistenten skriver …"
 
         # The ticket arrives in the staff member's queue without a reload.
         expect(queue).to_have_count(1)
         row = queue.first
-        expect(row).to_contain_text("Bad om en person")
+        expect(row).to_contain_text("Bad om en person")  # the reason
         expect(row).to_contain_text("Hjemmesiden")
         shoot(staff, "console-queue-desktop.png", 1280)
         shoot(staff, "console-queue-phone.png", 390)
         staff.set_viewport_size({"width": 1280, "height": 900})
         row.get_by_role("link").click()
+
+        # The message sent while waiting is in the ticket, and the assistant did not answer it.
+        expect(staff.locator("#transcript")).to_contain_text("Hallo? Er der nogen?")
+        assert log.locator(".dfchat-message--bot").count() == bot_count
 
         # Claim and reply.
         staff.get_by_role("button", name="Tag henvendelsen").click()
@@ -182,7 +191,7 @@ def test_a_person_and_a_member_of_staff_talk_live_and_the_assistant_takes_over_a
         expect(log.locator(".dfchat-message--bot").last).not_to_have_text(TEXTS.text("handoff.hand_back", "da"))
         sender = "web:" + person.evaluate("DFChat.sessionId()")
         deadline = time.time() + 60
-        while time.time() < deadline and webchat_assistant.slots(sender)["triage"] == "handoff":
+        while time.time() < deadline and webchat_assistant.slots(sender)["triage"] not in ("answered", "emergency"):
             time.sleep(0.5)
         assert not webchat_assistant.tracker(sender)["paused"]
         assert webchat_assistant.slots(sender)["triage"] in ("answered", "emergency")

@@ -879,3 +879,13 @@ def test_logs_hold_no_password_token_or_ticket_text(site, caplog):
         assert secret not in caplog.text, secret
     assert not token or token not in caplog.text
     assert "logged in" in caplog.text
+
+
+def test_a_pressed_button_reads_as_words_not_as_its_payload(site):
+    ticket = make_ticket(site.store)
+    site.store.add_message(ticket.id, store.USER, "/ask_human")
+    site.store.add_message(ticket.id, store.USER, "/not_a_button")
+    browser, _ = site.login()
+    page = browser.get(site.url + f"/tickets/{ticket.id}").text
+    assert "[knap: Tal med en person / Ja]" in page and "/ask_human" not in page
+    assert "/not_a_button" in page

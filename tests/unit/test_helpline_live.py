@@ -84,14 +84,19 @@ async def test_yes_with_no_question_asked_hands_nothing_over(helpline):
 
 @pytest.mark.parametrize("text", [
     "jeg vil tale med et menneske", "kan jeg snakke med en medarbejder", "stil mig om til en rådgiver",
-    "I want to talk to a real person", "can I speak to a member of staff", "/ask_human",
+    "Stil mig over til en medarbejder", "kan jeg få fat i en rådgiver", "jeg har brug for at snakke med nogen",
+    "I want to talk to a real person", "can I speak to a member of staff", "I want to talk to staff",
+    "Can I talk to someone?", "Is there someone I can chat with?", "Can I book a call with a counsellor?", "/ask_human",
 ])
 async def test_unambiguous_wording_or_the_button_hands_over_at_once(helpline, text):
     events, messages = await run(ActionHandoff(), tracker(text, "ask_human", {"language": "da"}, earlier_bot_turn()))
     assert events[-1]["event"] == "pause" and messages[0]["custom"]["helpline"]["status"] == "waiting"
 
 
-@pytest.mark.parametrize("text", ["hjælp", "kan I hjælpe mig", "min mail er a@b.dk", "ring til mig på 20123456", "help"])
+@pytest.mark.parametrize("text", [
+    "hjælp", "kan I hjælpe mig", "min mail er a@b.dk", "ring til mig på 20123456", "help", "Har I en telefonrådgivning?",
+    "hvordan kontakter jeg rådgivningen", "what's your phone number?", "do you have a phone line",
+])
 def test_the_lexicon_stays_narrow(text):
     assert not handoff_lexicon.is_explicit(text)
 
@@ -210,9 +215,17 @@ async def test_a_new_session_keeps_waiting_for_the_person():
 async def test_contact_details_in_passing_are_not_a_handoff(helpline):
     for text in ("min mail er jens@gmail.com", "my number is 20123456"):
         events, messages = await run(ActionCallback(), tracker(text, "give_contact", {"language": "da"}, earlier_bot_turn()))
-        assert slots(events)["triage"] == "smalltalk" and not any(e["event"] == "pause" for e in events)
+        assert slots(events)["triage"] == "out_of_scope" and not any(e["event"] == "pause" for e in events)
         assert "gemmer ikke kontaktoplysninger" in messages[0]["text"] or "don't keep contact details" in messages[0]["text"]
     assert helpline.store.list(None) == []
+
+
+async def test_a_number_given_in_answer_to_the_consent_question_is_taken_as_yes(helpline):
+    events, messages = await run(ActionCallback(), tracker("mit nummer er 28 41 66 03", "give_contact",
+                                                           {"language": "da", "callback_step": "consent"}, earlier_bot_turn()))
+    assert messages[0]["text"] == TEXTS.text("callback.stored", "da") and slots(events)["triage"] == "handoff"
+    [ticket] = helpline.store.list(None)
+    assert ticket.callback_number == "+45 28 41 66 03"
 
 
 async def test_a_callback_asks_consent_then_the_number_and_keeps_it_only_in_the_ticket(helpline):
@@ -332,3 +345,30 @@ def test_a_production_start_of_the_servers_stops_at_the_placeholders(command):
                              capture_output=True, text=True, timeout=120)
     assert started.returncode != 0
     assert "config/helpline.yml still holds placeholders: phone, email, hours" in started.stderr
+
+
+def test_retention_deletes_a_tickets_live_messages_with_it(helpline):
+    from datetime import timedelta
+
+    ticket = open_live_ticket(helpline)
+    helpline.store.add_message(ticket.id, store.STAFF, "Ring [phone]", staff_name="Anna", pending_text="Ring 70 70 70 70")
+    helpline.store.add_message(ticket.id, store.USER, "tak")
+    counted = helpline.store.delete_created_before(datetime.now(timezone.utc) + timedelta(seconds=1))
+    assert counted == {"tickets": 1, "open_tickets": 1}
+    assert helpline.store.get(ticket.id) is None and helpline.store.messages(ticket.id) == []
+
+
+async def test_contact_details_with_a_question_answer_the_question(helpline):
+    text = "min mail er lise@gmail.com. hvad mener I om looping?"
+    track = tracker(text, "give_contact", {"language": "da"}, earlier_bot_turn())
+    track.latest_message["intent_ranking"] = [
+        {"name": "give_contact", "confidence": 0.6}, {"name": "ask_association_stance", "confidence": 0.3},
+    ]
+    events, messages = await run(ActionCallback(), track)
+    assert messages == []
+    assert {"event": "slot", "name": "intent_hint", "value": "ask_association_stance", "timestamp": None} in events
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "action_answer_topic"
+    plain = tracker("min mail er lise@gmail.com", "give_contact", {"language": "da"}, earlier_bot_turn())
+    plain.latest_message["intent_ranking"] = [{"name": "give_contact", "confidence": 0.9}, {"name": "ask_denmark", "confidence": 0.05}]
+    _, messages = await run(ActionCallback(), plain)
+    assert "gemmer ikke kontaktoplysninger" in messages[0]["text"]

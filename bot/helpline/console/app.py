@@ -123,7 +123,8 @@ class Console:
             loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
             trim_blocks=True, lstrip_blocks=True,
         )
-        self.env.filters.update(fill=_fill, code=self._code, local=self._local, iso=_iso, waiting=self._waiting)
+        self.env.filters.update(fill=_fill, code=self._code, local=self._local, iso=_iso, waiting=self._waiting,
+                                said=self._said)
         self._version: Optional[str] = None
         self._version_at = 0.0
         self._version_lock: Optional[asyncio.Lock] = None
@@ -141,6 +142,17 @@ class Console:
     @pass_context
     def _code(self, context: Any, value: Optional[str], section: str) -> str:
         return self.labels.code(context["lang"], section, value)
+
+    @pass_context
+    def _said(self, context: Any, text: Any) -> Any:
+        """A button the person pressed (its payload, e.g. /ask_human) as words; other text as it is."""
+        if isinstance(text, str) and text.startswith("/") and " " not in text:
+            try:
+                value = self.labels.lookup(context["lang"], f"buttons.{text[1:]}")
+            except (KeyError, TypeError):
+                return text
+            return value if isinstance(value, str) else text
+        return text
 
     @pass_context
     def _local(self, context: Any, value: Optional[datetime]) -> str:
