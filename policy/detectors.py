@@ -63,7 +63,9 @@ SETTINGS_INTENT = "ask_settings"
 EMERGENCY_INTENT = "emergency"
 GUARDED_INTENTS = (SETTINGS_INTENT, EMERGENCY_INTENT)
 
-UNUSABLE_INTENTS = ("nlu_fallback",)
+# Never an answer to redirect to: give_contact is about e-mail addresses and phone numbers
+# written in the message, and a glucose value or a time ("5,8 nu") is not one.
+UNUSABLE_INTENTS = ("nlu_fallback", "give_contact")
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,9 @@ class GuardrailPolicy(Policy):
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
-        """The lexicon and the classifier's data are read from files: retrain when they change."""
+        """The lexicon and the classifier's data are read from files: retrain when they change.
+        (Rasa's training hooks pass only the configured keys: the defaults fill the rest.)"""
+        config = {**cls.get_default_config(), **(config or {})}
         digest = hashlib.sha256(_project_path(config["lexicon"]).read_bytes())
         digest.update(classifier_module.data_fingerprint(_project_path(config["classifier_data"])).encode())
         return digest.hexdigest()

@@ -237,3 +237,10 @@ def test_texts_longer_than_spacy_allows_are_assessed_and_an_emergency_at_the_end
     long_text = "lorem ipsum " * 90_000 + "mit barn er bevidstløs og trækker ikke vejret"
     assert len(long_text) > 1_000_000
     assert assess(guardrail, long_text).category == detectors.EMERGENCY
+
+
+def test_a_redirect_never_lands_on_contact_details(guardrail):
+    """Numbers in a message ("5,8 nu") make give_contact a likely runner-up; it is never the answer."""
+    ranking = [("emergency", 0.9), ("give_contact", 0.05), ("thanks", 0.03)]
+    verdict = assess(guardrail, "han er helt sig selv igen, 5,8 nu. tak", "emergency", ranking=ranking)
+    assert verdict.category == "redirect" and verdict.intent == "thanks"

@@ -112,3 +112,12 @@ def test_its_decision_wins_the_ensemble_against_a_confident_rule(policy, domain)
     best = DefaultPolicyPredictionEnsemble._pick_best_policy([rules, ours, ted])
     assert best.policy_name == "GuardrailPolicy"
     assert predicted(best, domain)[0] == "action_refuse_settings"
+
+
+def test_the_fingerprint_works_with_the_configured_keys_only():
+    """Rasa's training hook may pass a config without the defaults (a retrain with a cache)."""
+    from policy.guardrail_policy import GuardrailPolicy
+
+    full = GuardrailPolicy.fingerprint_addon(GuardrailPolicy.get_default_config())
+    assert GuardrailPolicy.fingerprint_addon({}) == full and len(full) == 64
+
