@@ -2,7 +2,8 @@
 
 langdetect over all its languages calls short Danish messages Norwegian about
 half the time, so it is restricted to Danish and English here and weighed with
-a word lexicon (data/lexicons/language.yml). A message too short or too mixed
+a word lexicon (data/lexicons/language.yml) and spaCy's stop-word lists, which
+are maintained upstream and cover the small words short messages are made of. A message too short or too mixed
 to decide keeps the conversation's language; a new conversation starts from the
 page's language if given, else Danish.
 """
@@ -57,7 +58,10 @@ class LanguageDetector:
             for phrase in phrases
         }
         self._markers = self._sets(lexicon["markers"])
-        self._function = self._sets(lexicon["function"])
+        self._function = _with_stop_words(self._sets(lexicon["function"]))
+        from spacy.lang.en.stop_words import STOP_WORDS
+
+        self._english_stop = frozenset(w.lower() for w in STOP_WORDS)
         self._factory = _restricted_factory(seed)
 
     @staticmethod
@@ -102,7 +106,8 @@ class LanguageDetector:
         markers, function = self._markers[language], self._function[language]
         weight = sum(self.MARKER_WEIGHT if w in markers else 1.0 if w in function else 0.0 for w in words)
         if language == "en" and words[0] == "i" and words[1] not in self._function["da"]:
-            weight += 1.0  # "i have ..." is English; "i danmark", "i skal ..." are Danish
+            # "i have ...", "i dont ..." are English; "i danmark", "i skal ..." are Danish
+            weight += self.MARKER_WEIGHT if words[1] in self._english_stop else 1.0
         return weight
 
     def detect(self, text: str) -> Optional[str]:
@@ -143,6 +148,20 @@ class LanguageDetector:
         except LangDetectException:
             return 0.0
         return probabilities.get("en", 0.0) - probabilities.get("da", 0.0)
+
+
+def _with_stop_words(function: Dict[str, FrozenSet[str]]) -> Dict[str, FrozenSet[str]]:
+    """The lexicon's function words plus spaCy's stop words of each language, leaving
+    out the words both lists hold ("i", "for", "have", "her", "at", "over"...)."""
+    from spacy.lang.da.stop_words import STOP_WORDS as DANISH
+    from spacy.lang.en.stop_words import STOP_WORDS as ENGLISH
+
+    shared = {word.lower() for word in DANISH} & {word.lower() for word in ENGLISH}
+    stop = {"da": DANISH, "en": ENGLISH}
+    return {
+        language: words | frozenset(w.lower() for w in stop[language] if w.lower() not in shared and "'" not in w)
+        for language, words in function.items()
+    }
 
 
 def _restricted_factory(seed: int):

@@ -25,6 +25,28 @@ def test_at_least_99_percent_on_short_chat_messages(detector):
     assert accuracy(detector, messages) >= 0.99
 
 
+def test_at_least_99_5_percent_on_the_fresh_short_message_set(detector):
+    """Issue #11: written blind after the first set; 97.3 % before the detector was tuned on
+    it (docs/language.md). Messages of two words or more; a switch request counts as
+    decided, undecided ones as wrong."""
+    messages = load_yaml(ROOT / "tests" / "data" / "language_messages_fresh.yml")["messages"]
+    messages = [m for m in messages if len(m["text"].split()) >= 2]
+    assert len(messages) >= 300
+    right = [m for m in messages if detector.resolve(m["text"]).reason in ("switch", "detected")
+             and detector.resolve(m["text"]).language == m["lang"]]
+    assert len(right) / len(messages) >= 0.995
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i dont speak danish sorry", "i have type 1", "dexcom keeps losing signal", "glucose meter",
+     "help!", "sorry, no danish"],
+)
+def test_short_english_opens_a_new_conversation_in_english(detector, text):
+    """Issue #11: each of these was answered in Danish in a new conversation."""
+    assert detector.resolve(text).language == "en"
+
+
 def test_at_least_99_percent_on_the_guardrail_set_which_it_was_not_tuned_on(detector):
     cases = load_yaml(ROOT / "data" / "eval" / "guardrail_dev.yml")["cases"]
     messages = [{"text": c["turns"][-1], "lang": c["lang"]} for c in cases if len(c["turns"][-1].split()) >= 2]
