@@ -40,8 +40,9 @@ class Reply:
     messages: List[Message]
     topic: Optional[str] = None
     events: List[EventType] = field(default_factory=list)
-    # An introduction would delay what matters (an emergency reply, or the intro itself).
+    # The reply is the introduction itself (a greeting), or holds the privacy note itself.
     skip_intro: bool = False
+    skip_privacy: bool = False
 
     def __post_init__(self) -> None:
         if self.triage not in TRIAGE_VALUES:
@@ -83,14 +84,28 @@ def safety_line(tracker: Tracker, language: str) -> List[Message]:
     return []
 
 
+def session_events(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The events of the current session (after its last session_started)."""
+    events = list(tracker.events)
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].get("event") == "session_started":
+            return events[index + 1:]
+    return events
+
+
 def is_first_reply(tracker: Tracker) -> bool:
     """True when the bot has not yet spoken in this session."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "bot":
-            return False
-        if event.get("event") == "session_started":
-            return True
-    return True
+    return not any(event.get("event") == "bot" for event in session_events(tracker))
+
+
+def privacy_note_given(tracker: Tracker) -> bool:
+    """True once the bot has spoken in this session, unless all it said were emergency
+    replies: the privacy note goes with the first reply that is not one."""
+    events = session_events(tracker)
+    if not any(event.get("event") == "bot" for event in events):
+        return False
+    triages = [e.get("value") for e in events if e.get("event") == "slot" and e.get("name") == "triage"]
+    return not triages or any(value not in (None, "emergency") for value in triages)
 
 
 def button(key: str, payload: str, language: str) -> Dict[str, str]:
@@ -105,19 +120,55 @@ def standard_buttons(language: str, follow_up: bool = True) -> List[Dict[str, st
     return found
 
 
+# Where each channel shows the introduction and the privacy note (issue #11):
+#   socketio (the website widget) shows both in its panel before anyone types
+#     (bot/channels/widget_texts.py), so its replies carry neither;
+#   facebook (Messenger) shows the privacy note in the page's greeting and the Get
+#     Started reply (data/content/messenger.yml, action_smalltalk), so its first reply
+#     carries only the introduction;
+#   rest and any other channel: the first reply carries both.
+INTRO_SHOWN_BY_CHANNEL = ("socketio",)
+PRIVACY_SHOWN_BY_CHANNEL = ("socketio", "facebook")
+
+
+def input_channel(tracker: Tracker) -> Optional[str]:
+    return tracker.get_latest_input_channel()
+
+
 def privacy_note(language: str) -> Message:
     from bot.privacy.retention import retention_days
 
     return Message(replies_module.default().text("privacy_note", language, retention_days=str(retention_days())))
 
 
-def opening(reply: Reply, messages: Sequence[Message], language: str) -> List[Message]:
-    """A session's first reply: intro and privacy note first, or, when the reply must come
-    first (an emergency), the reply and then the privacy note."""
-    if reply.skip_intro:
-        return [*messages, privacy_note(language)]
-    intro = Message(replies_module.default().text("intro", language))
-    return [intro, privacy_note(language), *messages]
+def opening(tracker: Tracker, reply: Reply, messages: Sequence[Message], language: str) -> List[Message]:
+    """The frame of a session's first replies. The 112 reply stands alone and first: no
+    introduction and no privacy note with it; the privacy note then comes with the next
+    reply. Otherwise the first reply opens with the introduction (two short lines) and,
+    where the channel has not shown it already, the privacy note."""
+    if reply.triage == "emergency":
+        return list(messages)
+    channel = input_channel(tracker)
+    opening_lines: List[Message] = []
+    if is_first_reply(tracker) and not reply.skip_intro and channel not in INTRO_SHOWN_BY_CHANNEL:
+        opening_lines.append(Message(replies_module.default().text("intro", language)))
+    if not privacy_note_given(tracker) and channel not in PRIVACY_SHOWN_BY_CHANNEL and not reply.skip_privacy:
+        if reply.skip_intro and messages:  # the reply is the introduction: the note follows it
+            return [messages[0], privacy_note(language), *messages[1:]]
+        opening_lines.append(privacy_note(language))
+    return [*opening_lines, *messages]
+
+
+def with_person_button(reply: Reply, messages: Sequence[Message], language: str) -> List[Message]:
+    """Every reply but an emergency or a handoff offers a person as its last quick reply,
+    unless it asks a yes/no question of its own (its buttons are the answer)."""
+    if reply.triage in ("emergency", "handoff") or not messages:
+        return list(messages)
+    payloads = {b.get("payload") for m in messages for b in m.buttons}
+    if "/ask_human" in payloads or "/affirm" in payloads:
+        return list(messages)
+    last = messages[-1]
+    return [*messages[:-1], Message(last.text, [*last.buttons, button("ask_human", "/ask_human", language)], last.custom)]
 
 
 class AssistantAction(Action):
@@ -139,8 +190,7 @@ class AssistantAction(Action):
         messages: Sequence[Message] = reply.messages
         if reply.triage != "emergency":
             messages = [*safety_line(tracker, language), *messages]
-        if is_first_reply(tracker):
-            messages = opening(reply, messages, language)
+        messages = opening(tracker, reply, with_person_button(reply, messages, language), language)
         for message in messages:
             dispatcher.utter_message(text=message.text, buttons=message.buttons or None, json_message=message.custom)
         logger.info("%s: triage=%s topic=%s language=%s", self.name(), reply.triage, reply.topic, language)

@@ -75,6 +75,13 @@ class ActionRefuseSettings(AssistantAction):
         )
 
 
+def emergency_marker(language: str) -> Dict[str, Any]:
+    """The marker that makes a channel show the 112 message as an alert with a call
+    button (bot/channels/webchat.py, bot/channels/messenger.py); REST passes it on."""
+    texts = replies.default()
+    return {"emergency": {"call": texts.constants["emergency_number"], "title": texts.text("buttons.call_emergency", language)}}
+
+
 class ActionEmergencyReminder(AssistantAction):
     """Emergency mode (policy/detectors.py): the same situation is still going on.
     A short 112 reminder first, then the refusal (a dose or the loop was asked about)
@@ -95,7 +102,10 @@ class ActionEmergencyReminder(AssistantAction):
         then = guardrail_decision(tracker).get("then") or "first_aid"
         return Reply(
             triage="emergency",
-            messages=[Message(texts.text("emergency_reminder.call", language)), Message(texts.text(f"emergency_reminder.{then}", language))],
+            messages=[
+                Message(texts.text("emergency_reminder.call", language), custom=emergency_marker(language)),
+                Message(texts.text(f"emergency_reminder.{then}", language)),
+            ],
             skip_intro=True,
         )
 
@@ -140,6 +150,6 @@ class ActionEmergency(AssistantAction):
     def reply(self, tracker: Tracker, language: str) -> Reply:
         return Reply(
             triage="emergency",
-            messages=[Message(replies.default().text("emergency", language))],
+            messages=[Message(replies.default().text("emergency", language), custom=emergency_marker(language))],
             skip_intro=True,
         )

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot serve | actions | chat | eval | content | language | credentials | purge | migrate-ids | helpline`."""
+"""Command line: `python -m bot serve | actions | chat | eval | content | language | credentials | purge | migrate-ids | messenger-profile | helpline`."""
 from __future__ import annotations
 
 import argparse
@@ -127,6 +127,13 @@ def migrate_ids(args: argparse.Namespace) -> int:
     return module.main(dry_run=args.dry_run)
 
 
+def messenger_profile(args: argparse.Namespace) -> int:
+    """Sets the Page's Messenger welcome screen: greeting and Get Started (bot/channels/messenger_profile.py)."""
+    from bot.channels import messenger_profile as module
+
+    return module.main(dry_run=args.dry_run)
+
+
 def helpline(argv: List[str]) -> int:
     """Helpline tickets: list | show ID | close ID | serve (bot/helpline/cli.py)."""
     from bot.helpline import cli
@@ -162,6 +169,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = commands.add_parser("migrate-ids", help="move conversations stored under old ids into fb: and web: (once)")
     p.add_argument("--dry-run", action="store_true", help="only count what would be moved")
     p.set_defaults(func=migrate_ids)
+
+    p = commands.add_parser("messenger-profile",
+                            help="set the Page's Messenger greeting and Get Started button (once per Page)")
+    p.add_argument("--dry-run", action="store_true", help="only print the profile body")
+    p.set_defaults(func=messenger_profile)
 
     p = commands.add_parser("chat", help="chat with the running assistant in the terminal")
     p.add_argument("--url", default=DEFAULT_URL)

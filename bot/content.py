@@ -1,4 +1,4 @@
-"""The association's position paper as data: topics, statements and aspects.
+"""The association's position paper as data: topics, statements, short answers and aspects.
 
 Answers come from `data/content/position_paper.yml` only. This module loads and
 checks that file and picks statements; it holds no text of its own.
@@ -44,11 +44,21 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """A topic's plain answer in one or two sentences, restating only the named statements."""
+
+    restates: Tuple[str, ...]
+    text: Dict[str, str]
+
+
+@dataclass(frozen=True)
 class Topic:
     id: str
     title: Dict[str, str]
     statements: Tuple[Statement, ...]
     related: Tuple[str, ...] = ()
+    # Always set by the loader (every topic must have one); None only for a Topic built by hand.
+    short: Optional[ShortAnswer] = None
 
     @property
     def lead(self) -> Tuple[Statement, ...]:
@@ -107,8 +117,29 @@ def _require(condition: bool, path: Path, message: str) -> None:
         raise DataFileError(f"{path}: {message}")
 
 
+def _parse_short(topic_id: str, raw: object, path: Path) -> ShortAnswer:
+    """A topic's `short` answer: the statement IDs it restates and its text in every language."""
+    _require(isinstance(raw, dict), path, f"topic {topic_id} has no short answer")
+    restates = raw.get("restates")
+    _require(
+        isinstance(restates, list) and bool(restates) and all(isinstance(r, str) and r for r in restates),
+        path,
+        f"topic {topic_id}: short answer names no statement it restates",
+    )
+    for language in LANGUAGES:
+        _require(
+            isinstance(raw.get(language), str) and raw[language].strip() != "",
+            path,
+            f"topic {topic_id}: short answer has no {language} text",
+        )
+    return ShortAnswer(
+        restates=tuple(restates),
+        text={language: " ".join(raw[language].split()) for language in LANGUAGES},
+    )
+
+
 def parse(data: dict, path: Path) -> PositionPaper:
-    """Builds a PositionPaper from the file's mapping, checking every statement."""
+    """Builds a PositionPaper from the file's mapping, checking every statement and short answer."""
     raw_topics = data.get("topics") or {}
     _require(
         set(raw_topics) == set(TOPIC_IDS),
@@ -148,6 +179,14 @@ def parse(data: dict, path: Path) -> PositionPaper:
             title={language: raw["title"][language] for language in LANGUAGES},
             statements=tuple(statements),
             related=related,
+            short=_parse_short(topic_id, raw.get("short"), path),
+        )
+    for topic in topics.values():
+        unknown = [sid for sid in topic.short.restates if sid not in seen_ids]
+        _require(
+            not unknown,
+            path,
+            f"topic {topic.id}: short answer restates unknown statement {', '.join(unknown)}",
         )
     aspect_words = {
         aspect: {lang: frozenset(w.lower() for w in words) for lang, words in by_lang.items()}

@@ -22,6 +22,8 @@ LANGUAGES = ("da", "en")
 DEFAULT_LANGUAGE = "da"
 
 _WORD = re.compile(r"[a-zæøåäöüé']+")
+# A quoted phrase is a mention ("hvad betyder 'we are not waiting'"), not the writer's language.
+_QUOTED = re.compile(r"(?:^|(?<=\s))['‘\"“”«»„](?=\S)[^'‘’\"“”«»„]{2,80}(?<=\S)['’\"“”«»]")
 _DANISH_LETTERS = re.compile(r"[æøå]")
 
 
@@ -86,6 +88,9 @@ class LanguageDetector:
 
     def score(self, text: str) -> Tuple[float, int]:
         """Evidence for English (positive) or Danish (negative), and the word count."""
+        unquoted = _QUOTED.sub(" ", text)
+        if _WORD.search(unquoted.lower()):
+            text = unquoted
         words = _WORD.findall(text.lower())
         if not words:
             return 0.0, 0

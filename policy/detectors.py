@@ -12,7 +12,7 @@ The decision rules are written down in docs/guardrail.md. In the order asked:
 - handoff: while a person is awaited, anything but an emergency gets silence.
 - exemption: a question about the rules or the stance ("may my doctor help with
   settings?") is answered from the paper, unless it also asks for a value.
-- frustration after a refusal: a person is offered.
+- frustration after a refusal, an unhelpful answer or small talk: a person is offered.
 - settings: lexicon (a setting named together with a request for a value),
   pattern (a figure with a unit together with a request), the conversation (a
   follow-up after a refusal, or after a setting or a DIY system was named), the
@@ -409,15 +409,28 @@ class Guardrail:
 
     # -- settings questions ----------------------------------------------------------
 
+    # After an answer or small talk, frustration is a short remark, not a question with a
+    # word of impatience in it ("seriøst, hvad mener I om looping?" is answered).
+    FRUSTRATION_AFTER_ANSWER_WORDS = 12
+
     def _frustration(self, text: Text, turn: Turn, context: Context) -> Optional[Verdict]:
-        """After a refusal or an unhelpful answer, "that's useless" offers a person."""
-        if context.last_triage not in ("settings_refused", "out_of_scope"):
+        """After a refusal, an unhelpful answer or small talk, "that's useless" offers a person."""
+        if context.paused or context.last_triage in ("emergency", "handoff"):
             return None
         found = self._found(text, self.frustration)
         still_asking = self._lexicon_settings(text) or self._found(text, self.strong_cues) or self._found(text, self.follow_up_words)
         if not found or still_asking:
             return None
-        return Verdict(FRUSTRATED, "context", (f"after {context.last_triage}: {found}",), intent="frustration")
+        after_refusal = context.last_triage in ("settings_refused", "out_of_scope")
+        if not after_refusal and (len(turn.text.split()) > self.FRUSTRATION_AFTER_ANSWER_WORDS or self._is_topic_question(turn)):
+            return None
+        return Verdict(FRUSTRATED, "context", (f"after {context.last_triage or 'nothing'}: {found}",), intent="frustration")
+
+    @staticmethod
+    def _is_topic_question(turn: Turn) -> bool:
+        """The NLU is sure the message asks about a topic of the paper."""
+        return bool(turn.intent and turn.intent.startswith("ask_") and turn.intent not in GUARDED_INTENTS
+                    and turn.intent != "ask_human" and turn.confidence >= 0.9)
 
     def _about_care(self, text: Text) -> Optional[str]:
         """A word that puts a message in diabetes care (a setting, a figure, a DIY system...)."""

@@ -11,7 +11,7 @@ conversation so far:
 - settings  -> action_refuse_settings, whatever the NLU or the rules say;
 - exempt    -> action_answer_topic, with the topic that answers a question
                about the rules themselves ("may my doctor help with settings?");
-- frustrated-> after a refusal: action_smalltalk offers a person;
+- frustrated-> after a refusal, an answer or small talk: action_smalltalk offers a person;
 - redirect  -> when the NLU alone called a message a settings question or an
                emergency and nothing else agreed ("just curious, what is a normal
                ketone level?"), the action for the next best intent;

@@ -23,8 +23,10 @@ def tracker(
     slots: Optional[Dict[str, Any]] = None,
     events: Optional[List[Dict[str, Any]]] = None,
     metadata: Optional[Dict[str, Any]] = None,
+    channel: str = "rest",
 ) -> Tracker:
-    """A rasa-sdk tracker whose latest user message is `text` classified as `intent`."""
+    """A rasa-sdk tracker whose latest user message is `text` classified as `intent`,
+    received on `channel` (rest, socketio for the widget, facebook for Messenger)."""
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 1.0} if intent else {},
@@ -35,7 +37,7 @@ def tracker(
         sender_id="test-user",
         slots=dict(slots or {}),
         latest_message=latest,
-        events=list(events or []) + [{"event": "user", "text": text, "parse_data": latest}],
+        events=list(events or []) + [{"event": "user", "text": text, "parse_data": latest, "input_channel": channel}],
         paused=False,
         followup_action=None,
         active_loop={},

@@ -33,6 +33,22 @@ What it adds to Rasa's channel (docs/messenger.md):
   on the loopback interface only, since the page access token is sent to it).
 * No secret is logged: not the app secret, the page access token, the verify token
   (also redacted from Sanic's access log) or the signature.
+* A postback (the welcome screen's Get Started button, payload "/get_started": see
+  bot/channels/messenger_profile.py) goes to Rasa as its payload, like a quick reply, never
+  marked as typed (payloads.TYPED_KEY), so a payload the assistant offers acts as its intent.
+
+The emergency reply's call button:
+
+* The 112 reply's bot message carries `{"emergency": {"call": "112", "title": "Ring 112"}}`
+  in `custom` (`emergency_marker`). It is never sent as JSON: the text goes out as ONE
+  button template (text at most 640 characters) with one `phone_number` button, the title
+  from the marker (at most 20 characters) and the number as the Send API requires it,
+  "+<country code><number>" (`call_number`: "112" becomes "+45112"). A longer text goes
+  out as plain messages first (112 stays first) and then the template, with the text's
+  first sentence (or the title) as its short text. A marker with a number that cannot be
+  dialled is dropped and the text is sent as usual. The message takes the same way as
+  any other (`_sending`), so in a thread the helpline's app owns it is sent between a
+  take and a pass back, as a plain emergency text is.
 
 Handoff to the helpline, and Meta's Handover Protocol:
 
@@ -128,6 +144,16 @@ WAITING, LIVE, ENDED = "waiting", "live", "ended"
 STAFF_PREFIX = "{staff} (Diabetesforeningen): "  # before a staff reply's text
 STAFF_PREFIX_UNNAMED = "Diabetesforeningen: "  # a staff reply without a staff name
 STAFF_NAME_LIMIT = 60
+
+# The emergency reply's call button (module doc). The marker is the contract with the
+# assistant's actions: {"emergency": {"call": "112", "title": "Ring 112"}}.
+EMERGENCY_KEY = "emergency"
+BUTTON_TEMPLATE_TEXT_LIMIT = 640  # Messenger: the button template's text, "up to 640 characters"
+BUTTON_TITLE_LIMIT = 20  # Messenger: a button's title, "20 character limit"
+# The call button's payload "must have + prefix followed by the country code" (Meta's Call
+# button reference); a number without one is Danish: "112" is sent as "+45112".
+CALL_COUNTRY_CODE = "+45"
+CALL_NUMBER_PATTERN = re.compile(r"\+[0-9]{3,15}")  # E.164: at most 15 digits
 
 # Meta's Handover Protocol, on when FACEBOOK_HANDOVER_APP_ID names the app to pass to.
 HANDOVER_APP_ENV = "FACEBOOK_HANDOVER_APP_ID"
@@ -414,6 +440,107 @@ def helpline_marker(custom: Any) -> Tuple[Optional[Dict[Text, Any]], Any]:
     return None, custom
 
 
+def emergency_marker(custom: Any) -> Tuple[Optional[Dict[Text, Any]], Any]:
+    """The emergency marker in a bot message's `custom` payload, and the payload without it.
+
+    As `helpline_marker`: `custom` is a dict or a list of dicts; a dict with an "emergency"
+    key is the marker as a whole (never sent), except that a helpline marker in the same
+    dict is kept for `helpline_marker`. Returns (the marker's value, {} when that is not an
+    object; or None when there is no marker) and what is left (None when nothing is).
+    """
+
+    def kept(item: Dict[Text, Any]) -> Optional[Dict[Text, Any]]:
+        return {HELPLINE_KEY: item[HELPLINE_KEY]} if HELPLINE_KEY in item else None
+
+    if isinstance(custom, dict):
+        if EMERGENCY_KEY not in custom:
+            return None, custom
+        value = custom[EMERGENCY_KEY]
+        return (value if isinstance(value, dict) else {}), kept(custom)
+    if isinstance(custom, list):
+        markers = [item for item in custom if isinstance(item, dict) and EMERGENCY_KEY in item]
+        if not markers:
+            return None, custom
+        rest: List[Any] = []
+        for item in custom:
+            if isinstance(item, dict) and EMERGENCY_KEY in item:
+                left = kept(item)
+                if left is not None:
+                    rest.append(left)
+            else:
+                rest.append(item)
+        value = markers[0][EMERGENCY_KEY]
+        return (value if isinstance(value, dict) else {}), (rest or None)
+    return None, custom
+
+
+def call_number(number: Any) -> Optional[Text]:
+    """`number` as the Send API's call button wants it, "+<country code><number>": a number
+    without a country code is Danish ("112" becomes "+45112"; "0045..." is "+45...").
+    None for anything that is not a phone number."""
+    if isinstance(number, int) and not isinstance(number, bool):
+        number = str(number)
+    if not isinstance(number, str):
+        return None
+    digits = re.sub(r"[\s\-().]", "", number)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    elif digits and not digits.startswith("+"):
+        digits = CALL_COUNTRY_CODE + digits
+    return digits if CALL_NUMBER_PATTERN.fullmatch(digits) else None
+
+
+def call_button(marker: Dict[Text, Any]) -> Optional[Dict[Text, Text]]:
+    """The `phone_number` button for an emergency marker, or None when its number cannot be
+    dialled. The title is the marker's (at most 20 characters), else the number as given."""
+    number = call_number(marker.get("call"))
+    if number is None:
+        return None
+    title = marker.get("title")
+    if not isinstance(title, str) or not title.strip():
+        title = str(marker.get("call"))
+    return {"type": "phone_number", "title": shorten(title, BUTTON_TITLE_LIMIT), "payload": number}
+
+
+def call_template(text: Text, button: Dict[Text, Text]) -> Dict[Text, Any]:
+    """A Send API message: a button template with `text` above the one `button`."""
+    return {"attachment": {"type": "template", "payload": {"template_type": "button", "text": text,
+                                                           "buttons": [button]}}}
+
+
+def first_sentence(text: Text) -> Text:
+    """The text up to the end of its first sentence (all of it when it has one sentence)."""
+    for match in SENTENCE_END.finditer(text):
+        if _ends_sentence(text, match.start()):
+            return text[:match.end()].strip()
+    return text.strip()
+
+
+def emergency_messages(text: Optional[Text], marker: Dict[Text, Any],
+                       replies: Sequence[Dict[Text, Text]] = ()) -> List[Dict[Text, Any]]:
+    """The Send API messages for a reply with an emergency marker (module doc): one button
+    template when the text fits its 640 characters; else the text as plain messages and the
+    template last, with the text's first sentence (or the button's title) as its text.
+    Quick replies go with the last message. Without a dialable number: the text alone."""
+    pieces = split_text(text or "")
+    button = call_button(marker)
+    if button is None:
+        logger.warning("Messenger: an emergency marker without a number to call; the text is sent without a button.")
+        messages: List[Dict[Text, Any]] = [{"text": piece} for piece in pieces]
+    elif len(pieces) == 1 and text_units(pieces[0]) <= BUTTON_TEMPLATE_TEXT_LIMIT:
+        messages = [call_template(pieces[0], button)]
+    else:
+        short = first_sentence(pieces[0]) if pieces else ""
+        if not short or text_units(short) > BUTTON_TEMPLATE_TEXT_LIMIT:
+            short = button["title"]
+        messages = [*({"text": piece} for piece in pieces), call_template(short, button)]
+    if replies:
+        if not messages:
+            messages = [{"text": "…"}]  # quick replies need a message to hang on
+        messages[-1]["quick_replies"] = list(replies)
+    return messages
+
+
 def staff_prefix(staff: Any) -> Text:
     """What goes before a staff reply: `STAFF_PREFIX` with the staff member's display name
     (cleaned, on one line, at most 60 characters), or `STAFF_PREFIX_UNNAMED` without one."""
@@ -656,10 +783,16 @@ class SecureMessengerBot(OutputChannel):
         `waiting` passes the thread after the text, `ended` takes it back before the text,
         `live` puts the staff member's name before the text."""
         message = dict(message)
+        call, custom = emergency_marker(message.get("custom"))
+        if call is not None:
+            if custom is None:
+                message.pop("custom", None)
+            else:
+                message["custom"] = custom
         marker, rest = helpline_marker(message.get("custom"))
         if marker is None:
             async with self._sending(recipient_id):
-                await super().send_response(recipient_id, message)
+                await self._respond(recipient_id, message, call)
             return
         if rest is None:
             message.pop("custom", None)
@@ -676,9 +809,29 @@ class SecureMessengerBot(OutputChannel):
             if status == ENDED:
                 await self._take_back(psid)
             async with self._borrow(psid):
-                await super().send_response(recipient_id, message)
+                await self._respond(recipient_id, message, call)
             if status == WAITING:
                 await self._pass_on(psid)
+
+    async def _respond(self, recipient_id: Text, message: Dict[Text, Any],
+                       call: Optional[Dict[Text, Any]]) -> None:
+        """Rasa's send_response; with an emergency marker (`call`), the text and its quick
+        replies go out with the call button (`emergency_messages`), then whatever else the
+        message holds."""
+        if call is None:
+            await super().send_response(recipient_id, message)
+            return
+        text = message.pop("text", None)
+        buttons = message.pop("quick_replies", None) or message.pop("buttons", None)
+        message.pop("buttons", None)
+        await self._send_call(recipient_id, text if isinstance(text, str) else None, call, quick_replies(buttons))
+        await super().send_response(recipient_id, message)
+
+    async def _send_call(self, recipient_id: Text, text: Optional[Text], call: Dict[Text, Any],
+                         replies: Sequence[Dict[Text, Text]] = ()) -> None:
+        async with self._sending(recipient_id):  # one take and pass for all the messages
+            for message in emergency_messages(text, call, replies):
+                await self._send_message(recipient_id, message)
 
     async def _pass_on(self, psid: Optional[Text]) -> None:
         """The handoff begins: the thread goes to the helpline's app (Handover Protocol on)."""
@@ -758,7 +911,9 @@ class SecureMessengerBot(OutputChannel):
                                **kwargs: Any) -> None:
         """A custom payload is sent as the Send API `message` object, as it is; a helpline
         marker is never sent, only acted on (`waiting` passes the thread, `ended` takes it
-        back, with the Handover Protocol on)."""
+        back, with the Handover Protocol on); an emergency marker on its own becomes the
+        call button, with its title as the text."""
+        call, json_message = emergency_marker(json_message)
         marker, rest = helpline_marker(json_message)
         if marker is not None:
             psid = psid_of(recipient_id)
@@ -767,6 +922,8 @@ class SecureMessengerBot(OutputChannel):
                     await self._take_back(psid)
                 elif marker.get("status") == WAITING:
                     await self._pass_on(psid)
+        if call is not None:
+            await self._send_call(recipient_id, None, call)
         for message in rest if isinstance(rest, list) else [rest]:
             if isinstance(message, dict):
                 await self._send_message(recipient_id, message)

@@ -16,9 +16,9 @@ from typing import Any, Iterable, Mapping, Optional
 
 from bot import content
 
-# The intents the assistant's buttons carry (actions/base.py, actions/answer.py, and the
-# handoff's yes/no question in actions/referral.py).
-BUTTON_INTENTS = ("ask_human", "follow_up", "affirm", "deny")
+# The intents the assistant's buttons carry (actions/base.py, actions/answer.py, the
+# handoff's yes/no question in actions/referral.py, and Messenger's Get Started button).
+BUTTON_INTENTS = ("ask_human", "follow_up", "affirm", "deny", "get_started")
 # Typed or tapped, these start a new conversation.
 COMMANDS = ("restart",)
 # Message metadata a channel sets on text a person typed: never a payload.

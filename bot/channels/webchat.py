@@ -36,7 +36,18 @@ that names 112 instead of silence.
 Conversations are stored as `web:<session>`, and a session belongs to the socket that
 opened it (bot/channels/widget_sessions.py): a second socket cannot write into a live
 session; the page reclaims its own after a reload with the token it was given
-(`session_token` event).
+(`session_token` event). A socket that asks for another session (the widget's "new
+conversation") leaves the old conversation's room.
+
+The page asks for its session with `{"session_id", "session_token", "language"}`. Before
+`session_confirm`, the server sends `widget_texts` in that language (da unless "en"):
+the greeting, the privacy note and the suggested questions
+(bot/channels/widget_texts.py), so the widget shows them, and the privacy note, before
+it sends anything the person typed.
+
+Two markers reach the page as one message with the text (WebchatOutput): the handoff's
+`helpline` and the emergency reply's `emergency` (`{"call": "112"}`), which the widget
+shows as an alert with a tap-to-call link.
 
 The widget sends the page language as `customData` (`metadata_key` in
 credentials.yml). Rasa's handler passes that dict as the message metadata; here it
@@ -66,7 +77,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
-from bot.channels import input_text
+from bot.channels import input_text, widget_texts
 from bot.channels.widget_sessions import SessionRegistry, conversation_id
 
 logger = logging.getLogger(__name__)
@@ -82,6 +93,10 @@ SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,128}")
 # Engine.IO's own default, made explicit: a polling POST over this is refused (400) and
 # its socket closed. Anything smaller that is over 2,000 characters gets the too-long reply.
 MAX_SOCKET_BYTES = 1_000_000
+# The event with the widget's opening texts, sent before session_confirm.
+TEXTS_EVENT = "widget_texts"
+# What an emergency marker may name as the number to call.
+CALL_NUMBER = re.compile(r"[0-9]{2,15}")
 
 
 def parse_origins(value: Optional[str]) -> List[str]:
@@ -124,19 +139,43 @@ def clean_metadata(metadata: Any) -> Dict[str, Any]:
 
 
 class WebchatOutput(SocketIOOutput):
-    """Rasa's socket.io output, plus the handoff's marker: a bot message carrying
-    `custom: {"helpline": {...}}` (actions/helpline.py) reaches the page as one message,
+    """Rasa's socket.io output, plus two markers the widget reads. A bot message carrying
+    `custom: {"helpline": {...}}` (actions/helpline.py) or `custom: {"emergency": {"call":
+    "112"}}` (the emergency reply) reaches the page as one message with its text:
     `{"text": ..., "helpline": {"status": "waiting" | "live" | "ended", "staff": ...}}`, so
-    the widget can show "Venter på en medarbejder" and label a staff member's reply."""
+    the widget can show "Venter på en medarbejder" and label a staff member's reply;
+    `{"text": ..., "emergency": {"call": "112"}}`, so it shows the reply as an alert with a
+    link that calls the number. Buttons go with it as `quick_replies`, as Rasa sends them."""
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
-        custom = message.get("custom")
-        helpline = custom.get("helpline") if isinstance(custom, Mapping) else None
-        if not isinstance(helpline, Mapping):
+        markers = markers_of(message.get("custom"))
+        if not markers:
             await super().send_response(recipient_id, message)
             return
-        payload: Dict[str, Any] = {"text": message.get("text") or "", "helpline": dict(helpline)}
+        payload: Dict[str, Any] = {"text": message.get("text") or "", **markers}
+        buttons = [
+            {"content_type": "text", "title": b["title"], "payload": b["payload"]}
+            for b in message.get("buttons") or message.get("quick_replies") or []
+            if isinstance(b, Mapping) and isinstance(b.get("title"), str) and isinstance(b.get("payload"), str)
+        ]
+        if buttons:
+            payload["quick_replies"] = buttons
         await self._send_message(recipient_id, payload)
+
+
+def markers_of(custom: Any) -> Dict[str, Dict[str, Any]]:
+    """The widget's markers in a bot message's `custom`: helpline as it is, emergency with
+    only a plausible number to call (digits)."""
+    if not isinstance(custom, Mapping):
+        return {}
+    found: Dict[str, Dict[str, Any]] = {}
+    if isinstance(custom.get("helpline"), Mapping):
+        found["helpline"] = dict(custom["helpline"])
+    emergency = custom.get("emergency")
+    if isinstance(emergency, Mapping):
+        call = emergency.get("call")
+        found["emergency"] = {"call": call} if isinstance(call, str) and CALL_NUMBER.fullmatch(call) else {}
+    return found
 
 
 class WebchatInput(SocketIOInput):
@@ -158,6 +197,10 @@ class WebchatInput(SocketIOInput):
             message.metadata = clean_metadata(message.metadata)
             return await on_new_message(message)
 
+        # The opening texts are read now, so that a broken widget.yml or reply stops the
+        # server at start rather than leaving a page without its privacy note.
+        for lang in widget_texts.LANGUAGES:
+            widget_texts.texts(lang)
         blueprint = super().blueprint(on_widget_message)
         # SocketIOInput.blueprint() has just created self.sio (Rasa keeps it there for
         # get_output_channel). Engine.IO reads these settings on every request.
@@ -192,19 +235,30 @@ class WebchatInput(SocketIOInput):
         return WebchatOutput(self.sio, self.bot_message_evt)
 
     async def _session_request(self, sid: str, data: Any) -> None:
-        """Rasa's session_request, with the room joined before the confirmation, and the
-        session bound to this socket (a live session of another socket is not given out)."""
-        proposed = data.get("session_id") if isinstance(data, Mapping) else None
-        token = data.get("session_token") if isinstance(data, Mapping) else None
+        """Rasa's session_request, with the room joined before the confirmation, the session
+        bound to this socket (a live session of another socket is not given out), the old
+        room left when the socket moves to a new session, and the widget's opening texts
+        (greeting, privacy note, suggestions) in the page's language before the confirmation."""
+        data = data if isinstance(data, Mapping) else {}
+        proposed = data.get("session_id")
+        token = data.get("session_token")
         if not (isinstance(proposed, str) and SESSION_ID.fullmatch(proposed)):
             proposed = None
+        previous = self.sessions.session_of(sid)
         session_id, new_token = self.sessions.claim(sid, proposed, token)
         if self.session_persistence:
+            if previous and previous != session_id:
+                left = self.sio.leave_room(sid, conversation_id(previous), namespace=self.namespace)
+                if inspect.isawaitable(left):
+                    await left
             joined = self.sio.enter_room(sid, conversation_id(session_id), namespace=self.namespace)
             if inspect.isawaitable(joined):  # a coroutine from python-socketio 5.x
                 await joined
         if new_token:
             await self.sio.emit("session_token", new_token, room=sid, namespace=self.namespace)
+        await self.sio.emit(
+            TEXTS_EVENT, widget_texts.payload(data.get("language")), room=sid, namespace=self.namespace
+        )
         await self.sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
         logger.debug("Socket %s joined its conversation.", sid)
 

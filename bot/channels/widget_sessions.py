@@ -7,7 +7,8 @@ session belongs to the socket that opened it. A page proves on reconnect or relo
 it is the same widget with a secret token the server gave it (kept in the tab's
 sessionStorage with the session id, never in the tracker); a socket without it gets a new
 session of its own. The registry is in memory: after a restart, a session id the server
-does not know is accepted as new.
+does not know is accepted as new. A socket that claims another session (the widget's "new
+conversation") holds only that one: the old one is released, and only its token opens it.
 """
 from __future__ import annotations
 
@@ -54,6 +55,10 @@ class SessionRegistry:
         new_token = secrets.token_urlsafe(24)
         self._bind(sid, session_id, _digest(new_token))
         return session_id, new_token
+
+    def session_of(self, sid: str) -> Optional[str]:
+        """The session this socket holds, if any."""
+        return self._by_socket.get(sid)
 
     def owns(self, sid: str, session_id: Optional[str]) -> bool:
         return bool(session_id) and self._by_socket.get(sid) == session_id

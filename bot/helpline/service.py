@@ -219,8 +219,10 @@ def track(future: "asyncio.Future") -> "asyncio.Future":
 
 
 async def wait_for_background(timeout: float = 30.0) -> None:
-    """Waits for background ticket work (tests; a clean shutdown)."""
-    pending = list(_background)
+    """Waits for this event loop's background ticket work (tests; a clean shutdown). Work
+    of another, finished loop can never complete here, so it is not waited for."""
+    loop = asyncio.get_running_loop()
+    pending = [future for future in _background if future.get_loop() is loop]
     if pending:
         await asyncio.wait(pending, timeout=timeout)
 

@@ -165,10 +165,11 @@ _DK_BODY = (
     rf"(?:\d{{8}}|\d{{4}}{_SEP}\d{{4}}|\d{{2}}{_SEP}\d{{2}}{_SEP}\d{{2}}{_SEP}\d{{2}}|\d{{2}}\.\d{{2}}\.\d{{2}}\.\d{{2}})"
 )
 _DK_PHONE = re.compile(rf"(?:(?<![\w+])(?:\+|00)[ ]?45[ {_DASH}]?|{_START}){_DK_BODY}{_END}")
-# Country code, then groups of digits (or an area code in brackets) with single separators.
+# Country code, then up to five groups of digits (or an area code in brackets) with single
+# separators; bounded, so a long run of digit groups is not taken whole and then left as it is.
 _INTL_PHONE = re.compile(
     rf"(?<![\w+])(?:\+|00)[ ]?[1-9]\d{{0,2}}"
-    rf"(?:[ {_DASH}]?\(\d{{1,5}}\)|[ {_DASH}]?\d{{1,14}}{_END})+"
+    rf"(?:[ {_DASH}]?\(\d{{1,5}}\)|[ {_DASH}]?\d{{1,14}}{_END}){{1,5}}"
 )
 # North American numbers: (555) 301-4167, 555-301-4167, 555.301.4167, +1.555.301.4167.
 _NANP = re.compile(

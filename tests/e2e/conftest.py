@@ -145,3 +145,43 @@ def page(browser_context, widget_server):
     yield tab
     tab.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def chromium_browser(chromium):
+    """Headless Chromium for tests that need their own viewport, zoom or offline state per
+    test (a new context each: `open_page`). Not for a module that uses `browser_context`
+    (Playwright's sync API runs one instance per thread)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def open_page(chromium_browser, widget_server):
+    """open_page(width, height, scale=1, path="/") -> a page of the demo site in a new context
+    (new sessionStorage) of that CSS viewport; `scale` is the device pixel ratio, so 640x400
+    at 2 is a 1280x800 window at 200 % zoom and 320x200 at 4 the same window at 400 %."""
+    contexts = []
+    errors: List[str] = []
+
+    def opener(width: int, height: int, scale: float = 1, path: str = "/", locale: str = "da-DK"):
+        context = chromium_browser.new_context(
+            viewport={"width": width, "height": height}, device_scale_factor=scale, locale=locale,
+        )
+        context.set_default_timeout(60_000)
+        contexts.append(context)
+        tab = context.new_page()
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        tab.goto(widget_server + path)
+        return tab
+
+    yield opener
+    for context in contexts:
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

@@ -202,7 +202,8 @@ def say(servers: AssistantServers, graph: FakeGraphAPI, sender: str, text: str,
 
 
 def texts(messages: List[Dict[str, Any]]) -> List[str]:
-    return [m.get("text", "") for m in messages]
+    """The text of each message sent; a button template's (the 112 call button) is its text."""
+    return [m.get("text") or ((m.get("attachment") or {}).get("payload") or {}).get("text", "") for m in messages]
 
 
 def flat(text: str) -> str:
@@ -376,3 +377,45 @@ def test_no_secret_reaches_the_log(servers, graph):
     assert "Messenger webhook refused" in log  # the log is the right one, and the refusals are in it
     for secret in (SECRET, TOKEN, VERIFY):
         assert secret not in log
+
+
+# --- the welcome screen's Get Started and the call button (#11) -----------------------------
+
+
+def postback(sender: str, payload: str, title: str = "Get Started") -> bytes:
+    """A messaging_postbacks webhook body, as Meta sends it for a Get Started tap."""
+    now = int(time.time() * 1000)
+    event = {"sender": {"id": sender}, "recipient": {"id": PAGE_ID}, "timestamp": now,
+             "postback": {"mid": f"m_{sender}_{random.getrandbits(64):x}", "title": title, "payload": payload}}
+    return json.dumps({"object": "page", "entry": [{"id": PAGE_ID, "time": now, "messaging": [event]}]}).encode()
+
+
+def test_get_started_reaches_the_conversation_as_a_payload_and_gets_the_intro_and_privacy_note(servers, graph):
+    from bot.privacy.retention import retention_days
+
+    sender = new_psid()
+    body = postback(sender, "/get_started")
+    assert post(servers, body, {"X-Hub-Signature-256": sign(body)}).status_code == 200
+    assert wait_for_turns(graph, sender, 1) == 1
+    (event,) = user_events(servers, sender)
+    assert event["text"] == "/get_started" and event["input_channel"] == "facebook"
+    assert not (event.get("metadata") or {}).get("typed")  # a tap, not typed text: it acts as its intent
+    assert event["parse_data"]["intent"]["name"] == "get_started"
+    said = [flat(text) for text in texts(graph.messages(sender))]
+    note = flat(TEXTS.text("privacy_note", "da", retention_days=str(retention_days())))
+    assert said[0] == flat(TEXTS.text("intro", "da")) and note in said
+
+
+def test_the_emergency_reply_goes_out_with_a_call_button_for_112(servers, graph):
+    sender = new_psid()
+    sent = say(servers, graph, sender, "min søn er bevidstløs og vi kan ikke vække ham")
+    assert sent, "no reply"
+    first = sent[0]  # 112 first: the reply with the button, before anything else
+    template = first["attachment"]["payload"]
+    assert template["template_type"] == "button"
+    assert flat(template["text"]) == flat(TEXTS.text("emergency", "da"))
+    (button,) = template["buttons"]
+    assert (button["type"], button["payload"]) == ("phone_number", "+45112")  # Meta's format: + and country code
+    assert "112" in button["title"] and len(button["title"]) <= 20  # the marker's title, in Danish
+    assert '"emergency"' not in json.dumps(sent)  # the marker itself never reaches the person
+    assert servers.slots(conversation(sender))["triage"] == "emergency"

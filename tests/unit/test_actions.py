@@ -1,12 +1,14 @@
 """Custom actions over tracker fixtures: the events they return and the texts they say."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import referral
-from actions.answer import ActionAnswerTopic, ActionFollowUp
+from actions.answer import QUOTE_MESSAGE_CHARS, ActionAnswerTopic, ActionFollowUp, split_sentences
 from actions.base import reply_language
 from actions.referral import ActionHandoff, ActionOutOfScope
 from actions.smalltalk import ActionSmalltalk
@@ -29,27 +31,57 @@ def slots(events):
 
 @pytest.mark.parametrize("language", ["da", "en"])
 @pytest.mark.parametrize("topic", content.TOPIC_IDS)
-async def test_each_topic_is_answered_from_the_paper_in_both_languages(topic, language):
-    events, texts, _ = await run(
+async def test_each_topic_is_answered_plainly_then_in_the_papers_words(topic, language):
+    """Issue #11: the short answer first, then the paper's own words marked as a quote
+    with where they stand, then the quick replies on the last message."""
+    events, texts, messages = await run(
         ActionAnswerTopic(), tracker("?", f"ask_{topic}", {"language": language}, earlier_bot_turn())
     )
     assert slots(events)["triage"] == "answered"
     assert slots(events)["topic"] == topic
     assert slots(events)["language"] == language
-    assert len(texts) == 1
-    for statement in PAPER.topic(topic).lead:
-        assert statement.text[language] in texts[0]
-    assert TEXTS.text("answer_lead", language) in texts[0]
-    assert ("(The association's text, translated from Danish.)" in texts[0]) == (language == "en")
-    assert slots(events)["seen_statements"] == [s.id for s in PAPER.topic(topic).lead]
+    assert texts[0] == PAPER.topic(topic).short.text[language]
+    quoted = " ".join(texts[1:])
+    lead = PAPER.topic(topic).lead
+    section = TEXTS.text(f"paper_sections.{lead[0].source['section']}", language)
+    assert texts[1].startswith(TEXTS.text("quote_lead", language, section=section) + "\n“")
+    for statement in lead:
+        assert statement.text[language] in quoted
+    assert ("(The association's text, translated from Danish.)" in texts[-1]) == (language == "en")
+    assert all(not m.get("buttons") for m in messages[:-1]) and messages[-1]["buttons"]
+    assert all(len(t) <= QUOTE_MESSAGE_CHARS + 60 for t in texts)
+    assert slots(events)["seen_statements"] == [s.id for s in lead]
+
+
+async def test_the_answer_quotes_under_the_section_it_stands_in():
+    """Issue #11's example: "Fra budskabspapiret, afsnittet Diabetesforeningen mener:"."""
+    _, texts, _ = await run(ActionAnswerTopic(), tracker("?", "ask_right_to_treatment", {"language": "da"}, earlier_bot_turn()))
+    assert texts[1].startswith("Fra budskabspapiret, afsnittet Diabetesforeningen mener:\n“")
+    assert "Det siger Diabetesforeningens budskabspapir" not in " ".join(texts)
+
+
+def test_a_long_quote_is_split_between_sentences():
+    text = " ".join(f"Sætning nummer {i} er her." for i in range(40))
+    pieces = split_sentences(text, 120)
+    assert len(pieces) > 1 and all(len(p) <= 120 for p in pieces)
+    assert " ".join(pieces) == text and all(p.endswith(".") for p in pieces)
 
 
 async def test_the_first_reply_introduces_the_assistant_with_no_advice_and_112():
     events, texts, _ = await run(ActionAnswerTopic(), tracker("hvad er looping", "ask_what_is_looping", {"language": "da"}))
     assert texts[0] == TEXTS.text("intro", "da")
-    assert "ingen råd om indstillinger" in texts[0] and "ring 112" in texts[0]
+    assert "ikke råd om indstillinger" in texts[0] and "ring 112" in texts[0]
     assert texts[1] == TEXTS.text("privacy_note", "da", retention_days="30")
-    assert PAPER.topic("what_is_looping").lead[0].text["da"] in texts[2]
+    assert texts[2] == PAPER.topic("what_is_looping").short.text["da"]
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_the_introduction_is_two_short_sentences_at_most(language):
+    """Issue #11: the introduction is two short lines at most."""
+    intro = TEXTS.text("intro", language)
+    assert len(re.findall(r"[.!?](?:\s|$)", intro)) <= 2
+    assert len(intro.split()) <= 30 and len(intro) <= 200
+    assert "112" in intro
 
 
 async def test_the_privacy_note_states_the_configured_retention(monkeypatch):
@@ -58,6 +90,29 @@ async def test_the_privacy_note_states_the_configured_retention(monkeypatch):
     assert texts[1] == TEXTS.text("privacy_note", "en", retention_days="14")
     assert "kept for up to 14 days" in texts[1]
 
+
+async def test_the_widget_and_messenger_show_the_privacy_note_themselves():
+    """Issue #11: the widget shows the note (and the greeting) in its panel before anyone
+    types; Messenger in its greeting and Get Started reply. Only REST keeps it in a reply."""
+    privacy = TEXTS.text("privacy_note", "da", retention_days="30")
+    _, widget, _ = await run(ActionAnswerTopic(), tracker("?", "ask_guideline", {"language": "da"}, channel="socketio"))
+    assert widget[0] == PAPER.topic("guideline").short.text["da"]
+    assert privacy not in widget and TEXTS.text("intro", "da") not in widget
+    _, messenger, _ = await run(ActionAnswerTopic(), tracker("?", "ask_guideline", {"language": "da"}, channel="facebook"))
+    assert messenger[0] == TEXTS.text("intro", "da") and privacy not in messenger
+    _, rest, _ = await run(ActionAnswerTopic(), tracker("?", "ask_guideline", {"language": "da"}, channel="rest"))
+    assert rest[:2] == [TEXTS.text("intro", "da"), privacy]
+
+
+async def test_messengers_get_started_gets_the_introduction_and_the_privacy_note():
+    events, texts, _ = await run(ActionSmalltalk(), tracker("/get_started", "get_started", {}, channel="facebook"))
+    assert texts == [TEXTS.text("intro", "da"), TEXTS.text("privacy_note", "da", retention_days="30")]
+    assert slots(events)["triage"] == "smalltalk"
+    _, later, _ = await run(ActionAnswerTopic(), tracker("?", "ask_guideline", {"language": "da"}, [
+        {"event": "session_started"}, {"event": "user", "text": "/get_started"},
+        {"event": "bot", "text": texts[0]}, {"event": "slot", "name": "triage", "value": "smalltalk"},
+    ], channel="facebook"))
+    assert later[0] == PAPER.topic("guideline").short.text["da"]
 
 
 async def test_later_replies_do_not_repeat_the_introduction():
@@ -78,18 +133,18 @@ async def test_tell_me_more_gives_the_next_statements_of_the_last_topic():
     state = {"language": "en", "last_topic": "what_is_looping", "seen_statements": seen}
     events, texts, _ = await run(ActionFollowUp(), tracker("tell me more", "follow_up", state, earlier_bot_turn()))
     unseen = PAPER.unseen("what_is_looping", seen)
-    assert unseen[0].text["en"] in texts[0] and unseen[1].text["en"] in texts[0]
-    assert TEXTS.text("follow_up_lead", "en") in texts[0]
+    assert unseen[0].text["en"] in " ".join(texts) and unseen[1].text["en"] in " ".join(texts)
+    assert texts[0].startswith("From the position paper, section")
     assert slots(events)["topic"] == "what_is_looping"
     assert slots(events)["seen_statements"] == seen + [unseen[0].id, unseen[1].id]
 
 
 async def test_when_the_topic_is_exhausted_related_topics_are_offered():
-    state = {"language": "da", "last_topic": "experience", "seen_statements": ["background-2-2"]}
+    state = {"language": "da", "last_topic": "experience", "seen_statements": [s.id for s in PAPER.topic("experience").statements]}
     events, texts, messages = await run(ActionFollowUp(), tracker("hvorfor?", "follow_up", state, earlier_bot_turn()))
     assert "Det er alt, budskabspapiret siger om det" in texts[0]
     assert "Eget ansvar og risiko" in texts[0]
-    assert [b["payload"] for b in messages[0]["buttons"]] == ["/ask_responsibility", "/ask_association_stance"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/ask_responsibility", "/ask_association_stance", "/ask_human"]
     assert slots(events)["triage"] == "answered" and slots(events)["topic"] == "experience"
 
 

@@ -108,3 +108,12 @@ def test_a_file_that_is_not_yaml_is_refused(tmp_path: Path):
     broken.write_text("topics: [unclosed", encoding="utf-8")
     with pytest.raises(DataFileError):
         content.load(broken)
+
+
+def test_topic_titles_are_short_enough_for_a_button():
+    """Titles become buttons (Messenger cuts quick replies at 20 characters, at a word)."""
+    for topic in content.load().topics.values():
+        for language in content.LANGUAGES:
+            assert 0 < len(topic.title[language]) <= 40, (topic.id, language)
+    experience = content.load().topic("experience").title
+    assert len(experience["da"]) <= 20 and len(experience["en"]) <= 20

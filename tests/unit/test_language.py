@@ -25,11 +25,12 @@ def test_at_least_99_percent_on_short_chat_messages(detector):
     assert accuracy(detector, messages) >= 0.99
 
 
-def test_at_least_99_5_percent_on_the_fresh_short_message_set(detector):
-    """Issue #11: written blind after the first set; 97.3 % before the detector was tuned on
-    it (docs/language.md). Messages of two words or more; a switch request counts as
-    decided, undecided ones as wrong."""
-    messages = load_yaml(ROOT / "tests" / "data" / "language_messages_fresh.yml")["messages"]
+@pytest.mark.parametrize("name", ["language_messages_fresh.yml", "language_messages_fresh_2.yml"])
+def test_at_least_99_5_percent_on_the_fresh_short_message_sets(detector, name):
+    """Issue #11: two sets written blind, the second after the work; first runs 97.3 % and
+    98.6 %, before the detector was tuned on them (docs/language.md). Messages of two
+    words or more; a switch request counts as decided, undecided ones as wrong."""
+    messages = load_yaml(ROOT / "tests" / "data" / name)["messages"]
     messages = [m for m in messages if len(m["text"].split()) >= 2]
     assert len(messages) >= 300
     right = [m for m in messages if detector.resolve(m["text"]).reason in ("switch", "detected")
@@ -45,6 +46,11 @@ def test_at_least_99_5_percent_on_the_fresh_short_message_set(detector):
 def test_short_english_opens_a_new_conversation_in_english(detector, text):
     """Issue #11: each of these was answered in Danish in a new conversation."""
     assert detector.resolve(text).language == "en"
+
+
+def test_a_quoted_phrase_is_a_mention_not_the_writers_language(detector):
+    assert detector.resolve("hvad betyder 'we are not waiting'", previous="en").language == "da"
+    assert detector.resolve('what does "vi venter ikke" mean', previous="da").language == "en"
 
 
 def test_at_least_99_percent_on_the_guardrail_set_which_it_was_not_tuned_on(detector):

@@ -707,3 +707,145 @@ def test_typed_text_is_marked_so_that_it_is_never_a_payload():
     assert event_is_typed({"message": {"mid": "m1", "text": "/ask_human"}})
     assert not event_is_typed({"message": {"mid": "m2", "text": "Tal med en person", "quick_reply": {"payload": "/ask_human"}}})
     assert not event_is_typed({"postback": {"mid": "m3", "payload": "/ask_human"}})
+
+
+# --- the emergency reply's call button (#11) ------------------------------------------------
+
+CALL = {"emergency": {"call": "112", "title": "Ring 112"}}
+
+
+def call_template(text: str, title: str = "Ring 112", number: str = "+45112") -> Dict[str, Any]:
+    button = {"type": "phone_number", "title": title, "payload": number}
+    return {"attachment": {"type": "template", "payload": {"template_type": "button", "text": text, "buttons": [button]}}}
+
+
+def nothing_says_emergency(graph: GraphRecorder) -> bool:
+    """No Send API call carries the marker's "emergency" key anywhere."""
+    return '"emergency"' not in json.dumps([call["json"] for call in graph.calls])
+
+
+def test_the_call_number_is_in_the_send_apis_format():
+    assert messenger.call_number("112") == "+45112"  # Meta: "+" and the country code, then the number
+    assert messenger.call_number(112) == "+45112"
+    assert messenger.call_number(" 1 1 2 ") == "+45112"
+    assert messenger.call_number("+45 70 70 70 70") == "+4570707070"
+    assert messenger.call_number("0045 7070-7070") == "+4570707070"
+    assert messenger.call_number("+1 (650) 555-1234") == "+16505551234"
+    for wrong in (None, "", "   ", "ring 112", "+", "+1", True, 11.2, "+1234567890123456", {"call": "112"}):
+        assert messenger.call_number(wrong) is None, wrong
+
+
+async def test_the_emergency_reply_is_one_button_template_with_a_call_button(graph):
+    from bot import replies
+
+    bot = SecureMessengerBot(messenger.GraphAPI(TOKEN, SECRET, graph.url))
+    text = replies.default().text("emergency", "da")
+    assert text.startswith("Ring 112") and len(text) <= 640
+    await bot.send_response("fb:555", {"text": text, "custom": CALL})
+    (sent,) = graph.messages()  # one message: the text above the call button
+    assert sent["message"] == call_template(text)
+    assert sent["recipient"] == {"id": "555"} and sent["messaging_type"] == "RESPONSE"
+    assert nothing_says_emergency(graph)
+
+
+async def test_the_call_buttons_title_is_the_markers_in_the_persons_language_and_at_most_20(graph):
+    from bot import replies
+
+    bot = SecureMessengerBot(messenger.GraphAPI(TOKEN, SECRET, graph.url))
+    text = replies.default().text("emergency", "en")
+    await bot.send_response("fb:555", {"text": text, "custom": {"emergency": {"call": "112", "title": "Call 112"}}})
+    await bot.send_response("fb:555", {"text": text, "custom": {"emergency": {"call": "112", "title": "Call the emergency number 112 now"}}})
+    await bot.send_response("fb:555", {"text": text, "custom": {"emergency": {"call": "112"}}})
+    titles = [m["message"]["attachment"]["payload"]["buttons"][0]["title"] for m in graph.messages()]
+    assert titles == ["Call 112", "Call the…", "112"]  # cut at a word, as quick replies are
+    assert all(len(title) <= 20 for title in titles) and nothing_says_emergency(graph)
+
+
+async def test_a_long_emergency_reply_goes_out_as_text_first_and_the_call_button_last(graph):
+    bot = SecureMessengerBot(messenger.GraphAPI(TOKEN, SECRET, graph.url))
+    text = "Ring 112 nu. " + "Bliv hos personen, til hjælpen kommer. " * 20  # about 800 characters
+    await bot.send_response("fb:555", {"text": text, "custom": CALL})
+    sent = [m["message"] for m in graph.messages()]
+    assert sent == [{"text": text.strip()}, call_template("Ring 112 nu.")]
+    longer = "Ring 112 nu. " + "Bliv hos personen, til hjælpen kommer. " * 80  # over 3,000 characters
+    graph.calls.clear()
+    await bot.send_response("fb:555", {"text": longer, "custom": CALL})
+    sent = [m["message"] for m in graph.messages()]
+    assert len(sent) == 3 and sent[0]["text"].startswith("Ring 112 nu.")  # 112 first
+    assert all(len(m["text"]) <= 2000 for m in sent[:2]) and " ".join(m["text"] for m in sent[:2]).split() == longer.split()
+    assert sent[2] == call_template("Ring 112 nu.")
+    assert nothing_says_emergency(graph)
+
+
+async def test_the_marker_in_a_list_or_with_quick_replies_or_alone_is_never_sent(graph):
+    bot = SecureMessengerBot(messenger.GraphAPI(TOKEN, SECRET, graph.url))
+    other = {"attachment": {"type": "image", "payload": {"url": "https://example.org/a.png"}}}
+    await bot.send_response("fb:555", {"text": "Ring 112 nu.", "custom": [other, CALL]})
+    await bot.send_response("fb:555", {"text": "Ring 112 nu.", "custom": CALL,
+                                       "buttons": [{"title": "Tal med en person", "payload": "/ask_human"}]})
+    await bot.send_custom_json("fb:555", CALL)  # a marker on its own: the button, with its title as the text
+    sent = [m["message"] for m in graph.messages()]
+    with_replies = {**call_template("Ring 112 nu."),
+                    "quick_replies": [{"content_type": "text", "title": "Tal med en person", "payload": "/ask_human"}]}
+    assert sent == [call_template("Ring 112 nu."), other, with_replies, call_template("Ring 112")]
+    assert nothing_says_emergency(graph)
+
+
+async def test_a_marker_without_a_number_to_call_sends_the_text_as_usual(graph, caplog):
+    bot = SecureMessengerBot(messenger.GraphAPI(TOKEN, SECRET, graph.url))
+    for marker in ({"emergency": {"call": "ring nu", "title": "Ring"}}, {"emergency": "112"}, {"emergency": {}}):
+        await bot.send_response("fb:555", {"text": "Ring 112 nu.", "custom": marker})
+    assert [m["message"] for m in graph.messages()] == [{"text": "Ring 112 nu."}] * 3
+    assert nothing_says_emergency(graph) and "without a number to call" in caplog.text
+
+
+def test_the_emergency_marker_is_found_in_a_dict_or_a_list():
+    other = {"attachment": {"type": "template"}}
+    assert messenger.emergency_marker(CALL) == ({"call": "112", "title": "Ring 112"}, None)
+    assert messenger.emergency_marker({"emergency": "112"}) == ({}, None)
+    assert messenger.emergency_marker(other) == (None, other)
+    assert messenger.emergency_marker([other, CALL]) == ({"call": "112", "title": "Ring 112"}, [other])
+    helpline = {"helpline": {"status": "live", "staff": "Anna"}}
+    assert messenger.emergency_marker({**CALL, **helpline}) == ({"call": "112", "title": "Ring 112"}, helpline)
+    assert messenger.emergency_marker(None) == (None, None)
+
+
+async def test_without_a_marker_the_text_goes_out_as_before(graph):
+    bot = SecureMessengerBot(messenger.GraphAPI(TOKEN, SECRET, graph.url))
+    await bot.send_response("fb:555", {"text": "Ring 112 nu."})
+    assert [m["message"] for m in graph.messages()] == [{"text": "Ring 112 nu."}]
+
+
+# --- Get Started (#11) -----------------------------------------------------------------------
+
+
+def get_started(sender: str = "1234567890", mid: Optional[str] = None) -> Dict[str, Any]:
+    """The postback Meta sends when a person taps Get Started on the welcome screen."""
+    return {"sender": {"id": sender}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1732400000000,
+            "postback": {"mid": mid or f"m_{uuid.uuid4().hex}", "title": "Get Started", "payload": "/get_started"}}
+
+
+async def test_get_started_reaches_rasa_as_the_payload_not_as_typed_text(bot):
+    url, agent, channel, graph = bot
+    body = webhook_body(get_started(sender="4711", mid="m_get_started"), event(sender="4711", text="/get_started"))
+    assert await post_signed(url, body, channel) == (200, "EVENT_RECEIVED")
+    tapped, typed = agent.messages
+    assert (tapped.text, tapped.sender_id, tapped.message_id) == ("/get_started", "fb:4711", "m_get_started")
+    assert not (tapped.metadata or {}).get("typed")  # a payload: it may act as its intent
+    assert typed.text == "/get_started" and typed.metadata["typed"] is True  # typed: text like any other
+    assert [m["message"]["text"] for m in graph.messages()] == ["svar på /get_started"] * 2
+    assert (await post_signed(url, webhook_body(get_started(sender="4711", mid="m_get_started")), channel))[0] == 200
+    assert len(agent.messages) == 2  # Meta's redelivery of the tap: once
+
+
+def test_the_get_started_postback_acts_as_its_intent_and_typed_text_does_not():
+    """The channel's metadata decides (bot/channels/payloads.py); needs `get_started` among
+    the acting payloads (the assistant's side of #11)."""
+    from bot.channels import payloads
+    from bot.channels.messenger import event_is_typed, event_text
+
+    intents = ["get_started", "ask_human", "follow_up", "greet"]
+    tap = get_started()
+    metadata = {payloads.TYPED_KEY: True} if event_is_typed(tap) else None
+    assert event_text(tap) == "/get_started" and payloads.acts(event_text(tap), intents, metadata)
+    assert not payloads.acts("/get_started", intents, {payloads.TYPED_KEY: True})

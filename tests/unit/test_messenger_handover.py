@@ -434,3 +434,51 @@ def free_graph_url():
     from bot.servers import free_port
 
     return f"http://127.0.0.1:{free_port()}/v21.0"
+
+
+# --- the emergency reply's call button in a thread the helpline's app owns (#11) --------------
+
+CALL = {"emergency": {"call": "112", "title": "Ring 112"}}
+CALL_TEMPLATE = {"attachment": {"type": "template", "payload": {
+    "template_type": "button", "text": EMERGENCY,
+    "buttons": [{"type": "phone_number", "title": "Ring 112", "payload": "+45112"}]}}}
+
+
+class CallButtonAgent(GuardrailAgent):
+    """As GuardrailAgent, but the emergency reply carries the call-button marker, as the
+    assistant's actions send it."""
+
+    async def handle_message(self, message: UserMessage) -> None:
+        self.messages.append(message)
+        if "bevidstløs" in message.text:
+            await message.output_channel.send_response(message.sender_id, {"text": EMERGENCY, "custom": CALL})
+
+
+async def test_an_emergency_reply_with_the_call_button_to_a_standby_message_borrows_the_thread(graph, handover_on):
+    agent = CallButtonAgent()
+    channel = SecureFacebookInput(VERIFY, SECRET, TOKEN, graph_base_url=graph.url)
+    async with running(channel, agent) as url:
+        body = standby_body(event(sender=PSID, text="min søn er bevidstløs", mid="m_standby_call"))
+        assert (await post_signed(url, body, channel))[0] == 200
+    assert [m.metadata["standby"] for m in agent.messages] == [True]
+    assert kinds(graph) == ["take", "message", "pass"]  # as a plain emergency text: take, send, pass back
+    take, sent, back = graph.calls
+    assert take["json"] == {"recipient": {"id": PSID}, "metadata": "helpline emergency reply"}
+    assert sent["json"]["message"] == CALL_TEMPLATE and sent["json"]["recipient"] == {"id": PSID}
+    assert back["json"]["metadata"] == "helpline emergency reply" and channel.handover.is_passed(PSID)
+    assert '"emergency"' not in json.dumps([call["json"] for call in graph.calls])
+
+
+async def test_a_long_emergency_reply_with_the_call_button_borrows_the_thread_once(graph, handover_on, output):
+    bot = output()
+    bot.handover.mark_passed(PSID)
+    await bot.send_response(f"fb:{PSID}", {"text": "Ring 112 nu. " + "Bliv hos ham. " * 300, "custom": CALL})
+    assert kinds(graph) == ["take", "message", "message", "message", "message", "pass"]  # 3 parts, then the button
+    assert [("attachment" in m["message"]) for m in graph.messages()] == [False, False, False, True]
+
+
+async def test_the_call_button_with_a_helpline_marker_still_acts_on_the_handoff(graph, handover_on, output):
+    bot = output()
+    await bot.send_response(f"fb:{PSID}", {"text": EMERGENCY, "custom": [CALL, WAITING]})
+    assert kinds(graph) == ["message", "pass"]
+    assert graph.messages()[0]["message"] == CALL_TEMPLATE and no_marker_sent(graph)

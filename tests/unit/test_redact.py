@@ -678,3 +678,12 @@ def test_numbers_and_email_addresses_in_any_listed_format_never_come_out_raw(bef
     assert not re.search(r"\d", redacted), (text, redacted)
     assert redacted.count(local) <= text.count(local) - written.count(local), (text, redacted)
     assert redact(redacted) == redacted
+
+
+def test_a_long_run_of_digit_groups_is_redacted_in_one_go():
+    """Hypothesis found it: "100 00100 00100 ..." was taken whole as one over-long
+    international number, left as it was, and redacted a little more on every pass."""
+    text = ("100 00" * 50)[:20000]
+    once = redact(text)
+    assert redact(once) == once
+    assert "00100 00100" not in once
