@@ -20,7 +20,7 @@ import pytest
 
 from bot import replies
 from bot.servers import ARTIFACTS, ROOT, AssistantServers, free_port
-from tests.e2e.conftest import CHROMIUM_ARGS, background_server
+from tests.e2e.conftest import background_server
 
 TEXTS = replies.load()
 PASSWORD = "en-lang-adgangskode-til-test"
@@ -75,16 +75,9 @@ def console(webchat_assistant, helpline_database):
 
 
 @pytest.fixture(scope="module")
-def browser(chromium):
-    """One headless Chromium; each side of the conversation gets its own context."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+def browser(chromium_browser):
+    """One headless Chromium (tests/e2e/conftest.py); each side of the conversation gets its own context."""
+    return chromium_browser
 
 
 def new_page(browser, errors):

@@ -14,7 +14,8 @@ QUESTIONS = load_yaml(ROOT / "tests" / "data" / "topic_questions.yml")["question
 
 
 def texts_of(messages):
-    return [m.get("text", "") for m in messages]
+    """The texts of a reply (the 112 reply's marker comes as a message of its own, with no text)."""
+    return [m["text"] for m in messages if m.get("text")]
 
 
 @pytest.mark.parametrize("language", ["da", "en"])
@@ -24,8 +25,9 @@ def test_each_topic_is_answered_in_the_language_asked(assistant, topic, language
     reply = texts_of(assistant.send(sender, QUESTIONS[topic][language]))
     assert reply[0] == TEXTS.text("intro", language)  # the first message introduces the assistant
     assert reply[1] == TEXTS.text("privacy_note", language, retention_days="30")  # then says what is kept
+    assert reply[2] == PAPER.topic(topic).short.text[language]  # a plain answer, then the paper's words
     for statement in PAPER.topic(topic).lead:
-        assert statement.text[language] in reply[2]
+        assert statement.text[language] in " ".join(reply[3:])
     slots = assistant.slots(sender)
     assert (slots["triage"], slots["topic"], slots["language"]) == ("answered", topic, language)
 
@@ -84,8 +86,8 @@ def test_an_emergency_is_told_to_call_112_before_anything_else(assistant):
     sender = assistant.new_sender()
     reply = texts_of(assistant.send(sender, "min datter har kramper og vi kan ikke vække hende, hvad skal basalen være"))
     assert reply[0].startswith("Ring 112 nu.")
-    # Nothing but the emergency reply, and after it the privacy note every first reply has.
-    assert reply == [TEXTS.text("emergency", "da"), TEXTS.text("privacy_note", "da", retention_days="30")]
+    # Nothing but the emergency reply: no introduction, no privacy note (issue #11).
+    assert reply == [TEXTS.text("emergency", "da")]
     assert assistant.slots(sender)["triage"] == "emergency"
 
 

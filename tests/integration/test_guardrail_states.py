@@ -35,7 +35,8 @@ def text(key: str, language: str, **values: str) -> str:
 
 
 def texts(messages: List[Dict[str, Any]]) -> List[str]:
-    return [flat(m.get("text") or "") for m in messages]
+    """The texts of a reply (the 112 line's call marker comes over REST as a message of its own)."""
+    return [flat(m["text"]) for m in messages if m.get("text")]
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +124,9 @@ def test_danish_emergency_mode_reminds_refuses_and_ends_when_the_danger_is_over(
     # a question in the emergency: the reminder first, then the refusal; nothing promotional
     assert turns[1] == [text("emergency_reminder.call", "da"), text("emergency_reminder.refusal", "da")]
     assert turns[2] == [text("emergency_reminder.call", "da"), text("emergency_reminder.first_aid", "da")]
-    # the danger is over: thanks get a kind reply, and a settings question the refusal
-    assert turns[3] == [text("smalltalk.thanks", "da")]
+    # the danger is over: thanks get a kind reply, and a settings question the refusal; the
+    # privacy note, held back from the 112 replies, comes with the first reply after them
+    assert turns[3] == [text("privacy_note", "da", retention_days="30"), text("smalltalk.thanks", "da")]
     assert any("Jeg kan ikke give råd om indstillinger" in t for t in turns[4])
     assert servers.slots(sender)["triage"] == "settings_refused"
 
@@ -147,7 +149,7 @@ def test_after_the_emergency_a_stance_question_is_answered(channels):
         "she's awake now, the paramedics checked her, thank you so much",
         "What does Diabetesforeningen think about looping?",
     )
-    assert turns[1] == [text("smalltalk.thanks", "en")]
+    assert turns[1] == [text("privacy_note", "en", retention_days="30"), text("smalltalk.thanks", "en")]
     slots = servers.slots(sender)
     assert (slots["triage"], slots["topic"], slots["language"]) == ("answered", "association_stance", "en")
 
