@@ -45,7 +45,8 @@ def assess(guardrail, text, last_triage, intent=None, confidence=0.0):
 
 
 @pytest.mark.parametrize("last_triage", ["answered", "smalltalk", "settings_refused", "out_of_scope", None])
-@pytest.mark.parametrize("text", ["Det er altså ikke særlig hjælpsomt", "that's not helpful at all", "det kan jeg ikke bruge til noget"])
+@pytest.mark.parametrize("text", ["Det er altså ikke særlig hjælpsomt", "that's not helpful at all", "det kan jeg ikke bruge til noget",
+                                  "sigh, you're not much use then 🙄"])
 def test_frustration_after_an_answer_or_a_refusal_offers_a_person(guardrail, text, last_triage):
     """Issue #11: after an answer, "Det er altså ikke særlig hjælpsomt" got "Okay. Skriv endelig…"."""
     verdict = assess(guardrail, text, last_triage, intent="deny", confidence=0.6)
